@@ -1,0 +1,58 @@
+"""The ``trainlab`` command. Thin: parse, call the library, print.
+
+User mistakes (ConfigError) print one line ``error: ...`` and exit 2 with no traceback;
+a diverged run exits 1 with its diagnosis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from trainlab import __version__
+from trainlab.cli import list_cmd, train_cmd
+from trainlab.errors import ConfigError, DivergenceError
+
+COMMANDS = (train_cmd, list_cmd)  # each module: NAME, HELP, add_arguments(parser), run(args) -> int
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr and exit status 2."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        sys.stderr.write(f"error: {message} (see {self.prog} --help)\n")
+        raise SystemExit(2)
+
+
+def make_parser() -> Parser:
+    parser = Parser(prog="trainlab", description="Make deep neural networks train, and see why they do or don't.")
+    parser.add_argument("--version", action="version", version=f"trainlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for cmd in COMMANDS:
+        p = sub.add_parser(cmd.NAME, help=cmd.HELP, description=cmd.HELP)
+        cmd.add_arguments(p)
+        p.set_defaults(run=cmd.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except ConfigError as e:
+        sys.stderr.write(f"error: {e}\n")
+        return 2
+    except DivergenceError as e:
+        sys.stderr.write(f"error: {e}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

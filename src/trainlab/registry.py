@@ -1,0 +1,100 @@
+"""One registry per component kind (activations, initializers, blocks, optimizers, ...).
+
+A registry maps a snake_case name to a constructor. ``get`` accepts a name, a dict
+``{"name": ..., **kwargs}``, a one-key dict ``{name: kwargs}`` or a callable, so that specs
+written as YAML and Python code use the same vocabulary (Keras ``initializers.get``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Callable, Iterator
+
+from trainlab.errors import ConfigError
+
+
+class Registry:
+    """Name -> constructor, with helpful errors for unknown names."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._items: dict[str, Any] = {}
+
+    def register(self, name: str, obj: Any = None):
+        """Register ``obj`` under ``name``; usable as a decorator when ``obj`` is omitted."""
+        if obj is None:
+            return lambda o: self.register(name, o)
+        if name in self._items:
+            raise KeyError(f"{self.kind} {name!r} is registered twice")
+        self._items[name] = obj
+        return obj
+
+    def names(self) -> list[str]:
+        return list(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def lookup(self, name: str) -> Any:
+        """The registered object for ``name``; unknown names raise a one-line ConfigError."""
+        if not isinstance(name, str) or name not in self._items:
+            raise ConfigError(self.unknown_message(name))
+        return self._items[name]
+
+    def unknown_message(self, name: object) -> str:
+        valid = ", ".join(self._items)
+        close = difflib.get_close_matches(str(name), self._items, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown {self.kind} {name!r}{hint}; valid {self.kind}s: {valid}"
+
+    def split(self, spec: Any) -> tuple[str, dict]:
+        """Normalise a name / ``{"name": n, **kw}`` / ``{n: kw}`` spec to ``(name, kwargs)``."""
+        return split_spec(spec, self.kind)
+
+    def get(self, spec: Any, **extra) -> Any:
+        """Build the component a spec names. Callables pass through unchanged."""
+        if callable(spec) and not isinstance(spec, (str, dict)):
+            return spec
+        name, kwargs = self.split(spec)
+        ctor = self.lookup(name)
+        return call_with_kwargs(ctor, {**kwargs, **extra}, f"{self.kind} {name!r}")
+
+
+def split_spec(spec: Any, kind: str) -> tuple[str, dict]:
+    """``"relu"`` -> ("relu", {}); ``{"name": "leaky_relu", "slope": 0.1}`` ->
+    ("leaky_relu", {"slope": 0.1}); ``{"leaky_relu": {"slope": 0.1}}`` -> same."""
+    if isinstance(spec, str):
+        return spec, {}
+    if isinstance(spec, dict):
+        if "name" in spec:
+            kwargs = {k: v for k, v in spec.items() if k != "name"}
+            return spec["name"], kwargs
+        if len(spec) == 1:
+            (name, kwargs), = spec.items()
+            if kwargs is None:
+                kwargs = {}
+            if not isinstance(kwargs, dict):
+                raise ConfigError(f"{kind} {name!r}: expected a mapping of arguments, got {kwargs!r}")
+            return name, dict(kwargs)
+    raise ConfigError(f"bad {kind} spec {spec!r}: give a name, or a mapping with a 'name' key")
+
+
+def call_with_kwargs(ctor: Callable, kwargs: dict, what: str) -> Any:
+    """Call ``ctor(**kwargs)``, turning a wrong keyword into a ConfigError naming the valid ones."""
+    import inspect
+
+    try:
+        sig = inspect.signature(ctor)
+    except (TypeError, ValueError):
+        return ctor(**kwargs)
+    params = sig.parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        allowed = [n for n, p in params.items()
+                   if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and not n.startswith("_")]
+        bad = [k for k in kwargs if k not in allowed]
+        if bad:
+            raise ConfigError(f"{what}: unknown argument {bad[0]!r}; valid arguments: {', '.join(allowed) or '(none)'}")
+    return ctor(**kwargs)

@@ -1,0 +1,51 @@
+"""The optimizer registry. Weight decay is L2 on weights only (ndim >= 2): biases and norm
+scales are not decayed, as in the lectures' L2 term sum(W^2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from trainlab.errors import ConfigError
+from trainlab.registry import Registry
+
+OPTIMIZERS = Registry("optimizer")
+# name -> (torch class, default lr, fixed kwargs)
+_TABLE = {
+    "sgd": (torch.optim.SGD, 0.01, {}),
+    "momentum": (torch.optim.SGD, 0.01, {"momentum": 0.9}),
+    "nesterov": (torch.optim.SGD, 0.01, {"momentum": 0.9, "nesterov": True}),
+    "adagrad": (torch.optim.Adagrad, 0.01, {}),
+    "rmsprop": (torch.optim.RMSprop, 0.001, {}),
+    "adam": (torch.optim.Adam, 0.001, {}),
+    "adamw": (torch.optim.AdamW, 0.001, {}),
+}
+for _name, _entry in _TABLE.items():
+    OPTIMIZERS.register(_name, _entry)
+
+
+def default_lr(name: str) -> float:
+    return OPTIMIZERS.lookup(name)[1]
+
+
+def build(spec: Any, model: nn.Module, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """``spec`` is a name or ``{name: ..., **torch kwargs}`` (e.g. ``{name: momentum, momentum: 0.95}``)."""
+    name, kwargs = OPTIMIZERS.split(spec)
+    cls, _, fixed = OPTIMIZERS.lookup(name)
+    if not isinstance(lr, (int, float)) or lr <= 0:
+        raise ConfigError(f"train.lr must be a positive number, got {lr!r}")
+    if not isinstance(weight_decay, (int, float)) or weight_decay < 0:
+        raise ConfigError(f"train.weight_decay must be a number >= 0, got {weight_decay!r}")
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": float(weight_decay)},
+              {"params": no_decay, "weight_decay": 0.0}]
+    groups = [g for g in groups if g["params"]]
+    if not weight_decay:  # one group: each optimizer step then runs once, not per group
+        groups = [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    try:
+        return cls(groups, lr=float(lr), **{**fixed, **kwargs})
+    except TypeError as e:
+        raise ConfigError(f"optimizer {name!r}: {e}") from None

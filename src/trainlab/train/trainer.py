@@ -1,0 +1,270 @@
+"""One training loop for every run: losses, optimizers, schedules, full- or mini-batch,
+gradient clipping, max-norm, early stopping, callbacks, exact resume.
+
+Data sets that fit in memory live on the device as tensors and are batched by index
+permutations (no per-sample DataLoader). The loop keeps per-step work to the optimizer step
+itself; metrics are reduced only at logged steps, so a watched run costs what an unwatched one does.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from trainlab.data.base import Split
+from trainlab.nn import Maxout, Network, Parallel, Residual
+from trainlab.errors import ConfigError
+from trainlab.train import losses, optim, schedules
+from trainlab.train.callbacks import Callback, CallbackList, EarlyStopping, NonFiniteGuard
+from trainlab.train.config import TrainConfig
+
+
+MODE_FREE = {nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Flatten, nn.Identity, nn.Sequential,
+             nn.ModuleList, nn.ReLU, nn.Sigmoid, nn.Tanh, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU,
+             nn.GELU, nn.SiLU, nn.Mish, nn.Softplus, nn.Hardtanh, nn.LayerNorm, nn.MaxPool2d,
+             nn.AvgPool2d, Maxout, Network, Residual, Parallel}
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda") and not str(device).startswith("cuda:"):
+        raise ConfigError(f"device: unknown device {device!r}; valid devices: auto, cpu, cuda")
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device: {device!r} requested but CUDA is not available here; use cpu or auto")
+    return torch.device(device)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class Trainer:
+    """``Trainer(model, config).fit(train, val)``; ``evaluate(split)``; ``state_dict()`` for resume."""
+
+    def __init__(self, model: nn.Module, config: TrainConfig | dict | None = None, *,
+                 task: str = "classification", callbacks: list[Callback] | None = None,
+                 device: str = "auto", seed: int = 0):
+        self.config = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
+        self.device = resolve_device(device)
+        self.model = model.to(self.device)
+        self.task = task
+        self.loss_name = losses.resolve(self.config.loss, task)
+        self.loss = losses.get(self.loss_name)
+        cfg = self.config
+        self.lr = cfg.lr if cfg.lr is not None else optim.default_lr(optim.OPTIMIZERS.split(cfg.optimizer)[0])
+        self.optimizer = optim.build(cfg.optimizer, model, self.lr, cfg.weight_decay)
+        extra = [NonFiniteGuard()]
+        if cfg.early_stopping is not None:
+            extra.append(EarlyStopping(**cfg.early_stopping))
+        self.callbacks = CallbackList(list(callbacks or []) + extra)
+        self.shuffle = torch.Generator().manual_seed(seed + 1)  # data order, separate from init RNG
+        self.step = self.epoch = self.batch_in_epoch = 0
+        self.perm: torch.Tensor | None = None
+        self.metrics: dict | None = None  # set only on logged steps
+        self.history: list[dict] = []
+        self.stop_training, self.stop_reason = False, None
+        self.scheduler = None
+        self._constrained = [m.weight for m in model.modules()
+                             if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d))]
+        self._resume_state: dict | None = None
+        # Module.train()/eval() walks every module (~80 us for a 20-layer net): skip the switch
+        # when no module behaves differently in training and evaluation.
+        self._mode_matters = any(type(m) not in MODE_FREE for m in model.modules())
+
+    # ---- setup -------------------------------------------------------------------------
+    def _plan(self, n_train: int) -> None:
+        cfg = self.config
+        self.batch_size = min(cfg.batch_size or n_train, n_train)
+        self.steps_per_epoch = math.ceil(n_train / self.batch_size)
+        self.total_steps = cfg.steps if cfg.steps is not None else cfg.epochs * self.steps_per_epoch
+        self.log_every = cfg.log_every or max(self.steps_per_epoch, math.ceil(self.total_steps / 100))
+        if self.scheduler is None:
+            self.scheduler = schedules.build(cfg.schedule, self.optimizer, self.total_steps)
+
+    # ---- the loop ----------------------------------------------------------------------
+    def fit(self, train: Split, val: Split | None = None) -> "Trainer":
+        train, val = train.to(self.device), val.to(self.device) if val is not None else None
+        train = Split(train.x, self._targets(train.x, train.y))  # e.g. BCE's float (N, 1), once
+        self._plan(len(train))
+        if self._resume_state is not None:
+            self._restore(self._resume_state)
+        elif hasattr(self.model, "data_init"):  # LSUV needs one batch of real data
+            self.model.data_init(train.x[: min(len(train), 512)])
+        self.val, self.t0 = val, time.perf_counter()
+        self.model.train()
+        self._losses: list[torch.Tensor] = []
+        cb = self.callbacks
+        try:
+            cb("on_fit_start", self)
+            while self.step < self.total_steps and not self.stop_training:
+                if self.batch_in_epoch == 0:
+                    self._new_epoch(len(train))
+                    cb("on_epoch_start", self)
+                while self.batch_in_epoch < self.steps_per_epoch and self.step < self.total_steps:
+                    xb, yb = self._batch(train)
+                    cb("on_batch_start", self)
+                    self._train_step(xb, yb)
+                    cb("on_step_end", self)
+                    if self.stop_training:
+                        break
+                if self.batch_in_epoch >= self.steps_per_epoch:
+                    self.batch_in_epoch = 0
+                    self.epoch += 1
+                    cb("on_epoch_end", self)
+            self.metrics = None
+            cb("on_fit_end", self)
+        except BaseException as exc:
+            cb("on_exception", self, exc)
+            raise
+        return self
+
+    def _new_epoch(self, n: int) -> None:
+        full = self.batch_size >= n
+        self.perm = None if full else torch.randperm(n, generator=self.shuffle).to(self.device)
+
+    def _batch(self, data: Split) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.perm is None:
+            return data.x, data.y
+        i = self.batch_in_epoch * self.batch_size
+        idx = self.perm[i:i + self.batch_size]
+        return data.x[idx], data.y[idx]
+
+    def _train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
+        # the hot path: keep it to what a hand-written loop does (bench/trainer_overhead.py)
+        cfg, opt = self.config, self.optimizer
+        opt.zero_grad(set_to_none=True)
+        loss = self.loss.fn(self.model(xb), yb)
+        loss.backward()
+        self.callbacks("on_after_backward", self)
+        if cfg.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        opt.step()
+        if cfg.max_norm is not None:
+            self._apply_max_norm(cfg.max_norm)
+        if self.scheduler is not None:
+            self.scheduler.step()
+        self.step += 1
+        self.batch_in_epoch += 1
+        self._losses.append(loss.detach())  # reduced at logged steps only
+        self.metrics = self._log() if (self.step % self.log_every == 0 or self.step == self.total_steps) else None
+
+    @torch.no_grad()
+    def _apply_max_norm(self, c: float) -> None:
+        # Srivastava et al. 2014: each unit's incoming weight vector (a row) has norm <= c
+        for w in self._constrained:
+            w.copy_(torch.renorm(w.flatten(1), 2, 0, c).view_as(w))
+
+    def _log(self) -> dict:
+        m = {"step": self.step, "epoch": self.epoch + self.batch_in_epoch / self.steps_per_epoch,
+             "loss": torch.stack(self._losses).mean().item(),
+             "lr": self.optimizer.param_groups[0]["lr"]}
+        self._losses.clear()
+        if self.val is not None and math.isfinite(m["loss"]):
+            m.update(self._prefixed(self.evaluate(self.val), "val"))
+        m["seconds"] = round(time.perf_counter() - self.t0, 4)
+        self.history.append(m)
+        return m
+
+    @staticmethod
+    def _prefixed(d: dict, prefix: str) -> dict:
+        return {f"{prefix}_{k}": v for k, v in d.items()}
+
+    @torch.no_grad()
+    def evaluate(self, data: Split) -> dict:
+        """Mean loss (and accuracy for classification) over a split, in eval mode."""
+        data = data.to(self.device)
+        was_training = self.model.training
+        if self._mode_matters:
+            self.model.eval()
+        total, correct, n = 0.0, 0, len(data)
+        bs = self.config.eval_batch_size
+        for i in range(0, n, bs):
+            x, y = data.x[i:i + bs], data.y[i:i + bs]
+            out = self.model(x)
+            if y.dtype == torch.long or y.ndim == 1:
+                y = self.loss.prepare(y, out.shape[-1])
+            total += self.loss.fn(out, y).item() * len(x)
+            if self.task == "classification":
+                correct += int(self.loss.correct(out, y))
+        if self._mode_matters:
+            self.model.train(was_training)
+        result = {"loss": total / max(1, n)}
+        if self.task == "classification":
+            result["accuracy"] = correct / max(1, n)
+        return result
+
+    @torch.no_grad()
+    def _targets(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Targets in the form the loss consumes (needs the network's output width)."""
+        was_training = self.model.training
+        self.model.eval()
+        n_out = self.model(x[:2]).shape[-1]
+        self.model.train(was_training)
+        return self.loss.prepare(y, n_out)
+
+    # ---- checkpoints -------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything needed to continue exactly: weights, optimizer, schedule, RNG, position."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+            "perm": self.perm.cpu() if self.perm is not None else None,
+            "rng": {"torch": torch.get_rng_state(), "shuffle": self.shuffle.get_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                    "numpy": _numpy_state(), "python": _python_state()},
+            "callbacks": [c.state_dict() for c in self.callbacks],
+            "history": self.history,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Queue a checkpoint to be restored when ``fit`` starts (it needs the run plan first)."""
+        self._resume_state = state
+
+    def _restore(self, s: dict) -> None:
+        self.model.load_state_dict(s["model"])
+        self.optimizer.load_state_dict(s["optimizer"])
+        if self.scheduler is not None and s["scheduler"] is not None:
+            self.scheduler.load_state_dict(s["scheduler"])
+        self.step, self.epoch, self.batch_in_epoch = s["step"], s["epoch"], s["batch_in_epoch"]
+        self.perm = s["perm"].to(self.device) if s["perm"] is not None else None
+        torch.set_rng_state(s["rng"]["torch"])
+        self.shuffle.set_state(s["rng"]["shuffle"])
+        if s["rng"]["cuda"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(s["rng"]["cuda"])
+        _set_numpy_state(s["rng"]["numpy"])
+        random.setstate(_decode_python_state(s["rng"]["python"]))
+        for c, cs in zip(self.callbacks, s["callbacks"]):
+            c.load_state_dict(cs)
+        self.history = list(s["history"])
+        self._resume_state = None
+
+
+# RNG states as plain tensors/lists so checkpoints load with weights_only=True
+def _numpy_state() -> dict:
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+            "has_gauss": int(has_gauss), "cached": float(cached)}
+
+
+def _set_numpy_state(s: dict) -> None:
+    np.random.set_state(("MT19937", s["keys"].numpy().astype(np.uint32), s["pos"], s["has_gauss"], s["cached"]))
+
+
+def _python_state() -> list:
+    version, internal, gauss = random.getstate()
+    return [version, list(internal), gauss]
+
+
+def _decode_python_state(s: list) -> tuple:
+    return (s[0], tuple(s[1]), s[2])
