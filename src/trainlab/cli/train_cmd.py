@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 from trainlab.errors import ConfigError
 
@@ -29,7 +28,6 @@ def run(args) -> int:
     if args.resume:
         if args.spec or args.overrides or args.out or args.device:
             raise ConfigError("--resume RUN_DIR takes its spec from the run directory; drop SPEC, --set, --out and --device")
-        sys.stderr.write(f"resuming {args.resume}\n")
         result = resume(args.resume, progress=progress).result
     else:
         if not args.spec:

@@ -73,6 +73,8 @@ def resume(directory: str | Path, progress: bool | None = None,
     dataset = datasets.load(spec["data"])
     model = build_model(spec, dataset)
     last = directory / "checkpoints" / "last.pt"
+    for stale in last.parent.glob(".*.tmp"):  # half-written by a killed process; never renamed
+        stale.unlink()
     state = ckpt.load(last) if last.exists() else None
     return _fit(directory, spec, dataset, model, state, progress, callbacks)
 

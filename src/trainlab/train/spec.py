@@ -105,7 +105,7 @@ def _set(spec: dict, path: list[str], value: Any, text: str) -> None:
         datasets.DATASETS.lookup(value)  # a new data set: its own defaults apply
         spec["data"] = {"name": value, **datasets.defaults(value)}
         return
-    node, allowed_new = spec[top], MLP_DEFAULTS if path[:2] == ["model", "mlp"] else {}
+    node, allowed_new = spec[top], _new_keys(path)
     for i, part in enumerate(path[1:-1], start=1):
         node = _child(node, part, ".".join(path[: i + 1]))
     last = path[-1]
@@ -120,6 +120,15 @@ def _set(spec: dict, path: list[str], value: Any, text: str) -> None:
     if old is not None and not _same_kind(old, value):
         raise ConfigError(f"--set {key}: expected {type(old).__name__} like the current {old!r}, got {value!r}")
     node[idx] = value
+
+
+def _new_keys(path: list[str]) -> dict:
+    """Optional keys a spec may lack but --set may add, with their defaults."""
+    if path[:2] == ["model", "mlp"] and len(path) == 3:
+        return MLP_DEFAULTS
+    if path[0] == "model" and len(path) == 2:
+        return {"input": None, "init": None, "bias_init": "zeros"}
+    return {}
 
 
 def _child(node: Any, part: str, where: str) -> Any:

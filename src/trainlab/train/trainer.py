@@ -76,6 +76,7 @@ class Trainer:
         self._constrained = [m.weight for m in model.modules()
                              if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d))]
         self._resume_state: dict | None = None
+        self._pending: list[torch.Tensor] = []  # step losses not yet logged, restored on resume
         # Module.train()/eval() walks every module (~80 us for a 20-layer net): skip the switch
         # when no module behaves differently in training and evaluation.
         self._mode_matters = any(type(m) not in MODE_FREE for m in model.modules())
@@ -101,7 +102,7 @@ class Trainer:
             self.model.data_init(train.x[: min(len(train), 512)])
         self.val, self.t0 = val, time.perf_counter()
         self.model.train()
-        self._losses: list[torch.Tensor] = []
+        self._losses, self._pending = self._pending, []
         cb = self.callbacks
         try:
             cb("on_fit_start", self)
@@ -225,6 +226,8 @@ class Trainer:
                     "numpy": _numpy_state(), "python": _python_state()},
             "callbacks": [c.state_dict() for c in self.callbacks],
             "history": self.history,
+            # losses since the last logged step, so the next logged mean matches an unbroken run
+            "pending_losses": torch.stack(self._losses).cpu() if self._losses else torch.zeros(0),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -247,6 +250,7 @@ class Trainer:
         for c, cs in zip(self.callbacks, s["callbacks"]):
             c.load_state_dict(cs)
         self.history = list(s["history"])
+        self._pending = [t.to(self.device) for t in s["pending_losses"]]
         self._resume_state = None
 
 
