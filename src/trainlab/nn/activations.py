@@ -133,6 +133,7 @@ def gain(spec: Any = "identity") -> float:
     True
     """
     name, kwargs, adef = definition(spec)
+    call_with_kwargs(adef.factory, kwargs, f"activation {name!r}")  # checks names and values
     if adef.torch_gain is not None:
         return float(call_with_kwargs(adef.torch_gain, kwargs, f"activation {name!r}"))
     return second_moment_gain(name, tuple(sorted(kwargs.items())))

@@ -34,6 +34,12 @@ def _pos_int(v: Any, ctx: BuildContext, what: str) -> int:
     return v
 
 
+def _eps(eps: Any, ctx: BuildContext) -> float:
+    if not isinstance(eps, (int, float)) or isinstance(eps, bool) or not 0 < eps < 1:
+        raise ctx.error(f"eps must be a small positive number, got {eps!r}")
+    return float(eps)
+
+
 @BLOCKS.register("dense")
 def dense(ctx: BuildContext, in_shape, units, bias=True, init=None, bias_init=None, activation=None):
     """Fully connected layer on the last dimension; ``activation`` appends one (Keras-style)."""
@@ -79,6 +85,8 @@ def alpha_dropout(ctx: BuildContext, in_shape, p=0.1):
 def batchnorm(ctx: BuildContext, in_shape, momentum=0.1, eps=1e-5, affine=True):
     """Batch norm (Ioffe & Szegedy 2015): batch statistics in training, running ones in eval."""
     ctx.expect_rank(in_shape, {**FLAT, **IMG}, "batchnorm")
+    _prob(momentum, ctx, "momentum")
+    _eps(eps, ctx)
     cls = nn.BatchNorm1d if len(in_shape) == 1 else nn.BatchNorm2d
     return cls(in_shape[0], eps=eps, momentum=momentum, affine=bool(affine)), \
         {"momentum": momentum, "eps": eps, "affine": bool(affine)}
@@ -87,6 +95,7 @@ def batchnorm(ctx: BuildContext, in_shape, momentum=0.1, eps=1e-5, affine=True):
 @BLOCKS.register("layernorm")
 def layernorm(ctx: BuildContext, in_shape, eps=1e-5, affine=True):
     """Layer norm over the features (last dim), or over (C, H, W) for images."""
+    _eps(eps, ctx)
     shape = in_shape if len(in_shape) == 3 else in_shape[-1:]
     return nn.LayerNorm(list(shape), eps=eps, elementwise_affine=bool(affine)), \
         {"eps": eps, "affine": bool(affine)}
@@ -101,7 +110,7 @@ def flatten(ctx: BuildContext, in_shape):
 def conv2d(ctx: BuildContext, in_shape, channels, kernel=3, stride=1, padding="same", bias=True,
            init=None, bias_init=None):
     ctx.expect_rank(in_shape, IMG, "conv2d")
-    channels = _pos_int(channels, ctx, "channels")
+    channels, kernel = _pos_int(channels, ctx, "channels"), _pos_int(kernel, ctx, "kernel")
     if padding == "same" and stride != 1:
         padding = kernel // 2  # torch refuses 'same' with stride > 1
     if not (padding in ("same", "valid") or isinstance(padding, int)):

@@ -42,7 +42,10 @@ def normalize(item: Any, path: str) -> tuple[str, dict]:
         elif arg is None:
             kwargs = {}
         else:
-            kwargs = {primary_argument(name): arg}
+            try:
+                kwargs = {primary_argument(name): arg}
+            except ConfigError as e:
+                raise ConfigError(f"{path}: {e}") from None
     else:
         raise ConfigError(f"{path}: bad layer {item!r}: give a block name, {{block: argument}} "
                           f"or {{name: block, ...}}")
@@ -119,8 +122,8 @@ def _projection(ctx: BuildContext, in_shape: tuple, out_shape: tuple, post: Any)
         raise ShapeError(f"{ctx.path}: cannot project the skip from {shape_str(in_shape)} to "
                          f"{shape_str(out_shape)}")
     if len(in_shape) == 3:
-        stride = in_shape[1] // out_shape[1]
-        if stride < 1 or in_shape[1] // stride != out_shape[1] or in_shape[2] // stride != out_shape[2]:
+        stride = -(-in_shape[1] // out_shape[1])  # ceil: a strided 1x1 conv gives (n - 1) // s + 1
+        if any((n - 1) // stride + 1 != m for n, m in zip(in_shape[1:], out_shape[1:])):
             raise ShapeError(f"{ctx.path}: cannot project the skip from {shape_str(in_shape)} to "
                              f"{shape_str(out_shape)} with a strided 1x1 convolution")
         layer = nn.Conv2d(in_shape[0], out_shape[0], 1, stride=stride, bias=False)
