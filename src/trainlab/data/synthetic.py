@@ -19,7 +19,7 @@ from trainlab.errors import ConfigError
 def _check(name: str, n_samples: int, noise: float) -> None:
     if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < 10:
         raise ConfigError(f"{name}: n_samples must be an integer >= 10, got {n_samples!r}")
-    if not isinstance(noise, (int, float)) or not 0 <= noise <= 1:
+    if not isinstance(noise, (int, float)) or isinstance(noise, bool) or not 0 <= noise <= 1:
         raise ConfigError(f"{name}: noise must be a number in [0, 1], got {noise!r}")
 
 
@@ -72,7 +72,7 @@ def gauss(n_samples: int = 500, noise: float = 0.1, seed: int = 0) -> Dataset:
 def spiral(n_samples: int = 500, noise: float = 0.1, seed: int = 0, turns: float = 1.75) -> Dataset:
     """Two interleaved spirals, one per class (Playground 'spiral'): r grows 0 -> 5 over `turns`."""
     _check("spiral", n_samples, noise)
-    if not isinstance(turns, (int, float)) or turns <= 0:
+    if not isinstance(turns, (int, float)) or isinstance(turns, bool) or turns <= 0:
         raise ConfigError(f"spiral: turns must be a positive number, got {turns!r}")
     g = torch.Generator().manual_seed(seed)
     half = n_samples // 2

@@ -44,7 +44,11 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "TrainConfig":
-        d = dict(d or {})
+        if d is None:
+            d = {}
+        if not isinstance(d, dict):
+            raise ConfigError(f"train: expected a mapping of training settings, got {d!r}")
+        d = dict(d)
         valid = [f.name for f in dataclasses.fields(cls)]
         unknown = [k for k in d if k not in valid]
         if unknown:

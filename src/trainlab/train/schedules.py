@@ -24,8 +24,10 @@ def _positive(name: str, **values) -> None:
 @SCHEDULES.register("step")
 def step(opt, total_steps: int, step_size: int = 1000, gamma: float = 0.1) -> LRScheduler:
     """Multiply the lr by ``gamma`` every ``step_size`` steps."""
-    _positive("step", step_size=step_size, gamma=gamma)
-    return torch.optim.lr_scheduler.StepLR(opt, step_size=int(step_size), gamma=gamma)
+    _positive("step", gamma=gamma)
+    if not isinstance(step_size, int) or isinstance(step_size, bool) or step_size < 1:
+        raise ConfigError(f"schedule 'step': step_size must be a positive integer, got {step_size!r}")
+    return torch.optim.lr_scheduler.StepLR(opt, step_size=step_size, gamma=gamma)
 
 
 @SCHEDULES.register("exponential")
@@ -38,6 +40,8 @@ def exponential(opt, total_steps: int, gamma: float = 0.999) -> LRScheduler:
 @SCHEDULES.register("cosine")
 def cosine(opt, total_steps: int, min_lr: float = 0.0) -> LRScheduler:
     """Cosine annealing from lr to ``min_lr`` over the whole run (Loshchilov & Hutter 2017)."""
+    if not isinstance(min_lr, (int, float)) or isinstance(min_lr, bool) or min_lr < 0:
+        raise ConfigError(f"schedule 'cosine': min_lr must be a number >= 0, got {min_lr!r}")
     return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, total_steps), eta_min=min_lr)
 
 
@@ -46,8 +50,10 @@ def one_cycle(opt, total_steps: int, max_lr: float | None = None, pct_start: flo
     """Smith's one-cycle policy: warm up to ``max_lr`` (default: the configured lr), then anneal."""
     max_lr = max_lr if max_lr is not None else opt.param_groups[0]["lr"]
     _positive("one_cycle", max_lr=max_lr, pct_start=pct_start)
+    # cycle momentum only where the optimizer has one: plain sgd / rmsprop must stay momentum-free
+    has_momentum = "betas" in opt.defaults or any(g.get("momentum", 0) > 0 for g in opt.param_groups)
     return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=max(2, total_steps),
-                                               pct_start=pct_start)
+                                               pct_start=pct_start, cycle_momentum=has_momentum)
 
 
 @SCHEDULES.register("warmup")

@@ -44,6 +44,8 @@ def resolve(raw: dict) -> dict:
     for key in ("data", "model"):
         if key not in raw:
             raise ConfigError(f"spec: missing key {key!r}")
+    if not isinstance(raw["model"], dict):
+        raise ConfigError(f"model: expected a mapping with 'layers' or 'mlp', got {raw['model']!r}")
     name, params = datasets.DATASETS.split(raw["data"])
     data = {"name": name, **datasets.defaults(name), **params}
     train = TrainConfig.from_dict(raw.get("train")).to_dict()

@@ -20,6 +20,7 @@ from torch import nn
 from trainlab.data.base import Split
 from trainlab.nn import Maxout, Network, Parallel, Residual
 from trainlab.errors import ConfigError
+from trainlab.registry import call_with_kwargs
 from trainlab.train import losses, optim, schedules
 from trainlab.train.callbacks import Callback, CallbackList, EarlyStopping, NonFiniteGuard
 from trainlab.train.config import TrainConfig
@@ -64,7 +65,10 @@ class Trainer:
         self.optimizer = optim.build(cfg.optimizer, model, self.lr, cfg.weight_decay)
         extra = [NonFiniteGuard()]
         if cfg.early_stopping is not None:
-            extra.append(EarlyStopping(**cfg.early_stopping))
+            if not isinstance(cfg.early_stopping, dict):
+                raise ConfigError(f"train.early_stopping: expected a mapping like {{monitor: val_loss, "
+                                  f"patience: 10}}, got {cfg.early_stopping!r}")
+            extra.append(call_with_kwargs(EarlyStopping, cfg.early_stopping, "train.early_stopping"))
         self.callbacks = CallbackList(list(callbacks or []) + extra)
         self.shuffle = torch.Generator().manual_seed(seed + 1)  # data order, separate from init RNG
         self.step = self.epoch = self.batch_in_epoch = 0
@@ -149,6 +153,7 @@ class Trainer:
         if cfg.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
         opt.step()
+        lr = opt.param_groups[0]["lr"]  # the rate this step used (logged before the schedule moves)
         if cfg.max_norm is not None:
             self._apply_max_norm(cfg.max_norm)
         if self.scheduler is not None:
@@ -156,7 +161,7 @@ class Trainer:
         self.step += 1
         self.batch_in_epoch += 1
         self._losses.append(loss.detach())  # reduced at logged steps only
-        self.metrics = self._log() if (self.step % self.log_every == 0 or self.step == self.total_steps) else None
+        self.metrics = self._log(lr) if (self.step % self.log_every == 0 or self.step == self.total_steps) else None
 
     @torch.no_grad()
     def _apply_max_norm(self, c: float) -> None:
@@ -164,10 +169,10 @@ class Trainer:
         for w in self._constrained:
             w.copy_(torch.renorm(w.flatten(1), 2, 0, c).view_as(w))
 
-    def _log(self) -> dict:
+    def _log(self, lr: float) -> dict:
         m = {"step": self.step, "epoch": self.epoch + self.batch_in_epoch / self.steps_per_epoch,
              "loss": torch.stack(self._losses).mean().item(),
-             "lr": self.optimizer.param_groups[0]["lr"]}
+             "lr": lr}
         self._losses.clear()
         if self.val is not None and math.isfinite(m["loss"]):
             m.update(self._prefixed(self.evaluate(self.val), "val"))
@@ -228,6 +233,7 @@ class Trainer:
             "history": self.history,
             # losses since the last logged step, so the next logged mean matches an unbroken run
             "pending_losses": torch.stack(self._losses).cpu() if self._losses else torch.zeros(0),
+            "stop_training": self.stop_training, "stop_reason": self.stop_reason,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -250,6 +256,7 @@ class Trainer:
         for c, cs in zip(self.callbacks, s["callbacks"]):
             c.load_state_dict(cs)
         self.history = list(s["history"])
+        self.stop_training, self.stop_reason = s["stop_training"], s["stop_reason"]
         self._pending = [t.to(self.device) for t in s["pending_losses"]]
         self._resume_state = None
 
