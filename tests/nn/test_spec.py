@@ -220,14 +220,14 @@ def test_mlp_shorthand_expands():
         assert m.weight.abs().max() > 0.9  # U(-1, 1), not torch's default +-1/sqrt(fan_in)
         assert torch.equal(m.bias, torch.zeros_like(m.bias))
     types = [type(m) for m in net.layers]
-    assert types == [nn.Flatten] + [nn.Linear, nn.Sigmoid] * 9 + [nn.Linear]
+    assert types == [nn.Linear, nn.Sigmoid] * 9 + [nn.Linear]
 
 
 @pytest.mark.parametrize("dropout, batchnorm", [(0.3, False), (0.0, True), (0.3, True)])
 def test_mlp_dropout_and_batchnorm_placement(dropout, batchnorm):
     net = build({"mlp": {"hidden": [8, 6], "dropout": dropout, "batchnorm": batchnorm}}, (4,), 2)
     block = [nn.Linear] + ([nn.BatchNorm1d] if batchnorm else []) + [nn.ReLU] + ([nn.Dropout] if dropout else [])
-    assert [type(m) for m in net.layers] == [nn.Flatten] + block * 2 + [nn.Linear]
+    assert [type(m) for m in net.layers] == block * 2 + [nn.Linear]
     if batchnorm:
         assert [m.num_features for m in modules_of(net, nn.BatchNorm1d)] == [8, 6]
     if dropout:
@@ -551,3 +551,10 @@ def test_lsuv_per_block_and_options():
 def test_data_init_without_lsuv_is_none():
     net = build({"mlp": {"hidden": [4]}, "init": "he_normal"}, (3,), 2)
     assert net.data_init(torch.randn(8, 3)) is None
+
+
+def test_mlp_flattens_only_inputs_that_are_not_flat():
+    image = build({"mlp": {"hidden": [8]}}, (1, 4, 4), 3)
+    assert type(image.layers[0]) is nn.Flatten and image(torch.zeros(2, 1, 4, 4)).shape == (2, 3)
+    flat = build({"mlp": {"hidden": [8]}}, (16,), 3)
+    assert not modules_of(flat, nn.Flatten)

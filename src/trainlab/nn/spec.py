@@ -57,9 +57,9 @@ class Network(nn.Module):
 
 def mlp_layers(hidden: Any = (), depth: int | None = None, output: Any = "auto", activation: Any = "relu",
                init: Any = None, bias_init: Any = None, dropout: float = 0.0, batchnorm: bool = False,
-               output_activation: Any = None, flatten: bool = True) -> list:
-    """Expand the mlp shorthand into layer items:
-    [flatten], (dense -> [batchnorm] -> activation -> [dropout]) per hidden size, dense(output)."""
+               output_activation: Any = None, flatten: bool = True, input_rank: int = 1) -> list:
+    """Expand the mlp shorthand into layer items: [flatten] (when ``flatten`` and the input is
+    not already flat), (dense -> [batchnorm] -> activation -> [dropout]) per hidden size, dense(output)."""
     if isinstance(hidden, int) and not isinstance(hidden, bool):
         hidden = [hidden] * (depth if depth is not None else 1)
     elif depth is not None:
@@ -68,7 +68,7 @@ def mlp_layers(hidden: Any = (), depth: int | None = None, output: Any = "auto",
         raise ConfigError(f"model.mlp: hidden must be a positive integer or a list of them, got {hidden!r}")
     winit = {"init": init} if init is not None else {}
     binit = {"bias_init": bias_init} if bias_init is not None else {}
-    items: list = ["flatten"] if flatten else []
+    items: list = ["flatten"] if flatten and input_rank > 1 else []
     for h in hidden:
         items.append({"dense": {"units": h, **winit, **binit}})
         if batchnorm:
@@ -111,9 +111,9 @@ def build(spec: dict, input_shape: tuple, n_outputs: int | None = None) -> Netwo
     ctx = BuildContext(path="model.layers", init=w_init, bias_init=b_init, n_outputs=n_outputs)
     resolved: dict = {"input": list(input_shape)}
     if "mlp" in spec:
-        mlp = _resolve_mlp(spec["mlp"], n_outputs, len(input_shape))
+        mlp = _resolve_mlp(spec["mlp"], n_outputs)
         ctx.path = "model.mlp"
-        items = mlp_layers(**mlp)
+        items = mlp_layers(**mlp, input_rank=len(input_shape))
         resolved["mlp"] = mlp
     else:
         items = spec["layers"]
@@ -131,7 +131,7 @@ def _resolve_init(spec: Any) -> Any:
     return {"name": fn.name, **fn.kwargs}
 
 
-def _resolve_mlp(mlp: Any, n_outputs: int | None, input_rank: int) -> dict:
+def _resolve_mlp(mlp: Any, n_outputs: int | None) -> dict:
     if not isinstance(mlp, dict):
         raise ConfigError(f"model.mlp: expected a mapping, got {mlp!r}")
     unknown = [k for k in mlp if k not in MLP_DEFAULTS]
