@@ -107,24 +107,23 @@ class Trainer:
         self.val, self.t0 = val, time.perf_counter()
         self.model.train()
         self._losses, self._pending = self._pending, []
-        cb = self.callbacks
+        cb, total, per_epoch = self.callbacks, self.total_steps, self.steps_per_epoch
         try:
             cb("on_fit_start", self)
-            while self.step < self.total_steps and not self.stop_training:
-                if self.batch_in_epoch == 0:
-                    self._new_epoch(len(train))
-                    cb("on_epoch_start", self)
-                while self.batch_in_epoch < self.steps_per_epoch and self.step < self.total_steps:
-                    xb, yb = self._batch(train)
-                    cb("on_batch_start", self)
-                    self._train_step(xb, yb)
-                    cb("on_step_end", self)
-                    if self.stop_training:
-                        break
-                if self.batch_in_epoch >= self.steps_per_epoch:
+            while True:  # one iteration per step
+                if self.batch_in_epoch == per_epoch:  # an epoch ended (also: resumed at its end)
                     self.batch_in_epoch = 0
                     self.epoch += 1
                     cb("on_epoch_end", self)
+                if self.step >= total or self.stop_training:
+                    break
+                if self.batch_in_epoch == 0:
+                    self._new_epoch(len(train))
+                    cb("on_epoch_start", self)
+                xb, yb = (train.x, train.y) if self.perm is None else self._batch(train)
+                cb("on_batch_start", self)
+                self._train_step(xb, yb)
+                cb("on_step_end", self)
             self.metrics = None
             cb("on_fit_end", self)
         except BaseException as exc:
@@ -137,8 +136,6 @@ class Trainer:
         self.perm = None if full else torch.randperm(n, generator=self.shuffle).to(self.device)
 
     def _batch(self, data: Split) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.perm is None:
-            return data.x, data.y
         i = self.batch_in_epoch * self.batch_size
         idx = self.perm[i:i + self.batch_size]
         return data.x[idx], data.y[idx]
@@ -191,22 +188,20 @@ class Trainer:
         was_training = self.model.training
         if self._mode_matters:
             self.model.eval()
-        total, correct, n = 0.0, 0, len(data)
-        bs = self.config.eval_batch_size
-        for i in range(0, n, bs):
+        sums = []  # per chunk: (loss * rows, correct); summed with one host sync at the end
+        bs, classify = self.config.eval_batch_size, self.task == "classification"
+        for i in range(0, len(data), bs):
             x, y = data.x[i:i + bs], data.y[i:i + bs]
             out = self.model(x)
             if y.dtype == torch.long or y.ndim == 1:
                 y = self.loss.prepare(y, out.shape[-1])
-            total += self.loss.fn(out, y).item() * len(x)
-            if self.task == "classification":
-                correct += int(self.loss.correct(out, y))
+            loss = self.loss.fn(out, y) * len(x)
+            sums.append(torch.stack([loss, self.loss.correct(out, y).to(loss.dtype)]) if classify else loss[None])
         if self._mode_matters:
             self.model.train(was_training)
-        result = {"loss": total / max(1, n)}
-        if self.task == "classification":
-            result["accuracy"] = correct / max(1, n)
-        return result
+        totals = torch.stack(sums).sum(0).tolist()
+        n = max(1, len(data))
+        return {"loss": totals[0] / n, "accuracy": totals[1] / n} if classify else {"loss": totals[0] / n}
 
     @torch.no_grad()
     def _targets(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
