@@ -170,3 +170,21 @@ def test_early_stopping_checks_arguments(kwargs, match):
         EarlyStopping(**kwargs)
     with pytest.raises(ConfigError, match=match):
         Trainer(net(), {"early_stopping": kwargs})
+
+
+def test_progress_bar_is_off_when_output_is_not_a_terminal():
+    import io
+
+    from trainlab.train import ProgressBar
+
+    quiet = io.StringIO()
+    fit({"optimizer": "sgd", "steps": 20}, callbacks=[ProgressBar(stream=quiet)])
+    assert quiet.getvalue() == ""
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    loud = Tty()
+    fit({"optimizer": "sgd", "steps": 20}, callbacks=[ProgressBar(stream=loud)])
+    assert "train" in loud.getvalue() and "20/20" in loud.getvalue()
