@@ -26,9 +26,9 @@ def all_y(ds):
     return torch.cat([s.y for s in splits(ds)])
 
 
-def test_registry_holds_every_dataset():
-    assert sorted(data.names()) == sorted(NAMES)
-    assert sorted(data.DATASETS) == sorted(NAMES)
+def test_registry_holds_every_synthetic_dataset():
+    assert set(NAMES) <= set(data.names())
+    assert set(NAMES) <= set(data.DATASETS)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -6,12 +6,14 @@ import inspect
 from typing import Any
 
 from trainlab.data import sequences, synthetic
+from trainlab.data.digits import digits
 from trainlab.data.base import Dataset, Split, from_arrays, split_indices
 from trainlab.registry import Registry, call_with_kwargs
 
 DATASETS = Registry("dataset")
 for _name in ("xor", "circle", "xor_2d", "gauss", "spiral"):
     DATASETS.register(_name, getattr(synthetic, _name))
+DATASETS.register("digits", digits)
 for _name in ("adding", "remember_first"):
     DATASETS.register(_name, getattr(sequences, _name))
 

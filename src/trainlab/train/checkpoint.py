@@ -1,43 +1,14 @@
-"""Atomic writes and checkpoints loaded with ``weights_only=True``."""
+"""Checkpoints: written atomically, loaded with ``weights_only=True``."""
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
+from trainlab.atomic import atomic_write, write_json, write_yaml  # noqa: F401 (re-exported)
 from trainlab.train.callbacks import Callback
-
-
-def atomic_write(path: str | Path, write) -> None:
-    """Call ``write(fileobj)`` on a temp file beside ``path``, fsync, then rename over it, so
-    a reader (or a killed process) never sees a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def write_json(path: str | Path, obj: Any) -> None:
-    atomic_write(path, lambda fh: fh.write((json.dumps(obj, indent=2) + "\n").encode()))
-
-
-def write_yaml(path: str | Path, obj: Any) -> None:
-    atomic_write(path, lambda fh: fh.write(yaml.safe_dump(obj, sort_keys=False).encode()))
 
 
 def save(path: str | Path, state: dict) -> None:
