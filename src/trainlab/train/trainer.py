@@ -102,7 +102,7 @@ class Trainer:
         self._plan(len(train))
         if self._resume_state is not None:
             self._restore(self._resume_state)
-        elif hasattr(self.model, "data_init"):  # LSUV needs one batch of real data
+        elif self.step == 0 and hasattr(self.model, "data_init"):  # LSUV: one real batch, once
             self.model.data_init(train.x[: min(len(train), 512)])
         self.val, self.t0 = val, time.perf_counter()
         self.model.train()
