@@ -10,10 +10,10 @@ import argparse
 import sys
 
 from trainlab import __version__
-from trainlab.cli import list_cmd, train_cmd
+from trainlab.cli import check_cmd, data_cmd, diagnose_cmd, ensemble_cmd, list_cmd, lr_find_cmd, train_cmd
 from trainlab.errors import ConfigError, DivergenceError
 
-COMMANDS = (train_cmd, list_cmd)  # each module: NAME, HELP, add_arguments(parser), run(args) -> int
+COMMANDS = (train_cmd, list_cmd, data_cmd, ensemble_cmd, diagnose_cmd, check_cmd, lr_find_cmd)  # each module: NAME, HELP, add_arguments(parser), run(args) -> int
 
 
 class Parser(argparse.ArgumentParser):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from trainlab.cli import data_cmd
 from trainlab.errors import ConfigError
 
 NAME = "train"
@@ -19,6 +20,8 @@ def add_arguments(p) -> None:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a killed run from its last checkpoint")
     p.add_argument("--json", action="store_true", help="print result.json instead of a summary")
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="where data files are found and cached (sets data.data_dir; default $TRAINLAB_DATA or ~/.cache/trainlab)")
 
 
 def run(args) -> int:
@@ -26,15 +29,19 @@ def run(args) -> int:
 
     progress = False if args.no_progress else None
     if args.resume:
-        if args.spec or args.overrides or args.out or args.device:
-            raise ConfigError("--resume RUN_DIR takes its spec from the run directory; drop SPEC, --set, --out and --device")
+        if args.spec or args.overrides or args.out or args.device or args.data_dir:
+            raise ConfigError("--resume RUN_DIR takes its spec from the run directory; "
+                              "drop SPEC, --set, --out, --device and --data-dir")
         result = resume(args.resume, progress=progress).result
     else:
         if not args.spec:
             raise ConfigError("give a SPEC.yaml to train, or --resume RUN_DIR")
         overrides = list(args.overrides) + ([f"device={args.device}"] if args.device else [])
+        overrides += [f"data.data_dir={args.data_dir}"] if args.data_dir else []
         spec = apply_overrides(resolve(load_file(args.spec)), overrides)
-        result = train(spec, out=args.out, progress=progress).result
+        run_ = train(spec, out=args.out, progress=progress)
+        result = run_.result
+        data_cmd.run_preprocess_figure(run_.directory, run_.spec["data"])  # RUN_DIR/figures/preprocess.png
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -27,6 +28,10 @@ class Dataset:
     test: Split
     n_classes: int | None  # None for regression
     params: dict = field(default_factory=dict)  # resolved parameters, written to config.yaml
+    source: str = "generated"  # where the tensors came from (a folder, a URL, the package registry)
+    classes: list[str] | None = None  # class names, where the data set has them
+    transform: Any = None  # the preprocessing fitted on train (trainlab.data.preprocess), or None
+    options: dict = field(default_factory=dict)  # the generic options used: n_train, preprocess
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -39,7 +44,8 @@ class Dataset:
     def summary(self) -> dict:
         return {"name": self.name, "n_train": len(self.train), "n_val": len(self.val),
                 "n_test": len(self.test), "input_shape": list(self.input_shape),
-                "n_classes": self.n_classes, **self.params}
+                "n_classes": self.n_classes, **self.params, "source": self.source,
+                **({"preprocess": self.options["preprocess"]} if self.transform is not None else {})}
 
 
 def split_indices(n: int, fractions: tuple[float, float, float], seed: int) -> tuple[torch.Tensor, ...]:

@@ -24,6 +24,7 @@ def _check(name: str, n_samples: int, length: int) -> None:
 
 
 def adding(n_samples: int = 2000, length: int = 50, seed: int = 0) -> Dataset:
+    """The adding problem: (T, 2) sequences, target the sum of the two marked values (regression)."""
     _check("adding", n_samples, length)
     g = torch.Generator().manual_seed(seed)
     values = torch.rand(n_samples, length, generator=g)
@@ -40,6 +41,7 @@ def adding(n_samples: int = 2000, length: int = 50, seed: int = 0) -> Dataset:
 
 
 def remember_first(n_samples: int = 2000, length: int = 50, seed: int = 0) -> Dataset:
+    """Noise sequences (T, 1); the class is the sign of step 0 (memory across T steps)."""
     _check("remember_first", n_samples, length)
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n_samples, length, 1, generator=g)

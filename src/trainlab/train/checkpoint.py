@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from trainlab.atomic import atomic_write, write_json, write_yaml  # noqa: F401 (re-exported)
+from trainlab.errors import DivergenceError
 from trainlab.train.callbacks import Callback
 
 
@@ -33,10 +34,24 @@ class Checkpointer(Callback):
     def path(self) -> Path:
         return self.directory / "last.pt"
 
+    saved_step: int | None = None  # the step of the last checkpoint this run wrote
+
     def on_step_end(self, trainer):
         due = trainer.metrics is not None if self.every is None else trainer.step % self.every == 0
         if due and not trainer.stop_training:
-            save(self.path, trainer.state_dict())
+            self._save(trainer)
 
     def on_fit_end(self, trainer):
-        save(self.path, trainer.state_dict())
+        self._save(trainer)
+
+    def _save(self, trainer) -> None:
+        """Never overwrite a good checkpoint with NaN/inf weights (a diverging run keeps its last good one)."""
+        if all(torch.isfinite(p).all() for p in trainer.model.parameters()):
+            save(self.path, trainer.state_dict())
+            self.saved_step = trainer.step
+
+    def on_exception(self, trainer, exc):
+        if isinstance(exc, DivergenceError) and self.path.exists() and exc.args:
+            when = f"step {self.saved_step}" if self.saved_step is not None else "an earlier run"
+            exc.args = (f"{exc.args[0]}; the last good checkpoint ({when}) is kept in {self.path}", *exc.args[1:])
+            exc.checkpoint = str(self.path)

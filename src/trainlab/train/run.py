@@ -4,6 +4,7 @@
     RUN_DIR/metrics.jsonl    one JSON object per logged step
     RUN_DIR/checkpoints/last.pt
     RUN_DIR/result.json      final metrics, steps, epochs, seconds
+    RUN_DIR/preprocess.pt    the data preprocessing fitted on train, when the spec has one
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ from pathlib import Path
 import yaml
 
 from trainlab import data as datasets
+from trainlab.data import preprocess
 from trainlab.errors import ConfigError
 from trainlab.nn.spec import Network, build, count_parameters
 from trainlab.train import checkpoint as ckpt
 from trainlab.train import losses
 from trainlab.train.callbacks import Callback, MetricsLogger, ProgressBar
 from trainlab.train.trainer import Trainer, seed_everything
+
+
+PREPROCESS_FILE = "preprocess.pt"  # the data preprocessing fitted on train (weights_only state)
 
 
 @dataclass
@@ -58,6 +63,8 @@ def train(spec: dict, out: str | Path | None = None, progress: bool | None = Non
     model = build_model(spec, dataset)
     resolved = {**spec, "model": model.config()}
     directory.mkdir(parents=True, exist_ok=True)
+    if dataset.transform is not None:  # preprocessing fitted on train: kept, re-applied on resume
+        preprocess.save(dataset.transform, directory / PREPROCESS_FILE)
     ckpt.write_yaml(directory / "config.yaml", resolved)
     return _fit(directory, resolved, dataset, model, None, progress, callbacks)
 
@@ -70,7 +77,8 @@ def resume(directory: str | Path, progress: bool | None = None,
     if not config.exists():
         raise ConfigError(f"--resume {directory}: no run there (missing config.yaml)")
     spec = yaml.safe_load(config.read_text())
-    dataset = datasets.load(spec["data"])
+    fitted = directory / PREPROCESS_FILE
+    dataset = datasets.load(spec["data"], fitted=preprocess.load(fitted) if fitted.exists() else None)
     model = build_model(spec, dataset)
     last = directory / "checkpoints" / "last.pt"
     for stale in last.parent.glob(".*.tmp"):  # half-written by a killed process; never renamed

@@ -130,6 +130,8 @@ def _new_keys(path: list[str]) -> dict:
         return MLP_DEFAULTS
     if path[0] == "model" and len(path) == 2:
         return {"input": None, "init": None, "bias_init": "zeros"}
+    if path[0] == "data" and len(path) == 2:
+        return datasets.GENERIC  # n_train, preprocess, data_dir: every data set takes them
     return {}
 
 

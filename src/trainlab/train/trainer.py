@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from trainlab.data import batching
 from trainlab.data.base import Split
 from trainlab.nn import Maxout, Network, Parallel, Residual
 from trainlab.errors import ConfigError
@@ -74,6 +75,8 @@ class Trainer:
         self.step = self.epoch = self.batch_in_epoch = 0
         self.perm: torch.Tensor | None = None
         self.metrics: dict | None = None  # set only on logged steps
+        self.batch: tuple | None = None  # (x, y) of the current step, for callbacks (diagnostics)
+        self.step_loss: torch.Tensor | None = None  # the current step's loss, from on_after_backward
         self.history: list[dict] = []
         self.stop_training, self.stop_reason = False, None
         self.scheduler = None
@@ -133,12 +136,10 @@ class Trainer:
 
     def _new_epoch(self, n: int) -> None:
         full = self.batch_size >= n
-        self.perm = None if full else torch.randperm(n, generator=self.shuffle).to(self.device)
+        self.perm = None if full else batching.permutation(n, self.shuffle, self.device)
 
     def _batch(self, data: Split) -> tuple[torch.Tensor, torch.Tensor]:
-        i = self.batch_in_epoch * self.batch_size
-        idx = self.perm[i:i + self.batch_size]
-        return data.x[idx], data.y[idx]
+        return batching.take(data.x, data.y, self.perm, self.batch_in_epoch, self.batch_size)
 
     def _train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
         # the hot path: keep it to what a hand-written loop does (bench/trainer_overhead.py)
@@ -146,6 +147,7 @@ class Trainer:
         opt.zero_grad(set_to_none=True)
         loss = self.loss.fn(self.model(xb), yb)
         loss.backward()
+        self.batch, self.step_loss = (xb, yb), loss
         self.callbacks("on_after_backward", self)
         if cfg.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)

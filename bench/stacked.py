@@ -1,0 +1,204 @@
+"""Stacked training (trainlab.ensemble) vs K plain PyTorch loops of the same models.
+
+Prints JSON::
+
+    {"cases": [{"name", "k", "sequential_s", "stacked_s", "speedup", ...}],
+     "throughput": [{"model", "k", "model_steps_per_s", "vs_one_plain_loop"}],
+     "backends": [{"model", "k", "batched_matmul_ms", "vmap_ms", "vmap_over_bmm"}], "threads", ...}
+
+* sequential: K plain loops (build excluded), each the loop a user writes: shuffle with its own
+  generator, forward, loss, backward, step. stacked: ``StackedTrainer.fit`` on the stack of the
+  same K models (same seeds, each member its own data order; no validation pass). Medians over
+  repeats, the two interleaved so machine drift hits both alike.
+* throughput: model-steps per second of the stacked trainer for K = 1, 4, 16, 64, 256, and the
+  ratio to one plain loop's steps per second: where stacking stops paying.
+* backends: one training step (forward, backward, SGD) of K stacked models with the batched
+  matmul layers trainlab uses vs ``torch.func.functional_call`` + ``vmap`` over the same models.
+
+Usage: python bench/stacked.py [--repeats N] [--quick]   (--quick: fewer repeats; the XOR
+case's sequential time measured on 8 of the 64 loops and scaled, which the JSON says)
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+from trainlab import data
+from trainlab.data import Split
+from trainlab.ensemble import StackedModel, StackedTrainer
+from trainlab.ensemble.per_model import MemberLoss
+from trainlab.nn import build
+from trainlab.train import losses
+
+XOR_SPEC = {"mlp": {"hidden": 10, "depth": 10, "activation": "relu", "init": "he_normal"}}
+XOR_CFG = {"loss": "binary_cross_entropy", "optimizer": "sgd", "lr": 0.1, "steps": 2000}
+MLP_SPEC = {"mlp": {"hidden": [256, 256], "activation": "relu", "init": "he_normal"}}
+MLP_CFG = {"loss": "cross_entropy", "optimizer": "adam", "lr": 1e-3, "epochs": 1, "batch_size": 100}
+
+
+def mnist1d() -> tuple[Split, str]:
+    if "mnist1d" in data.names():
+        try:
+            return data.load("mnist1d").train, "mnist1d (3,200 training rows)"
+        except Exception as e:  # noqa: BLE001 - a benchmark falls back rather than fails
+            reason = f"mnist1d failed to load ({type(e).__name__})"
+    else:
+        reason = "mnist1d not registered"
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(3200, 40, generator=g), torch.randint(0, 10, (3200,), generator=g)
+    return Split(x, y), f"random, MNIST-1D's shape: 3,200 x 40, 10 classes ({reason})"
+
+
+def models(spec, n_in: int, n_out: int, seeds) -> list:
+    out = []
+    for s in seeds:
+        torch.manual_seed(s)
+        out.append(build(spec, (n_in,), n_out))
+    return out
+
+
+def plain(model, train: Split, cfg: dict, seed: int) -> float:
+    """One plain PyTorch loop; returns seconds."""
+    bce = cfg["loss"] == "binary_cross_entropy"
+    opt = (torch.optim.SGD if cfg["optimizer"] == "sgd" else torch.optim.Adam)(model.parameters(), lr=cfg["lr"])
+    x, y = train.x, (train.y.float().unsqueeze(1) if bce else train.y)
+    loss_fn = F.binary_cross_entropy_with_logits if bce else F.cross_entropy
+    n = len(x)
+    bs = cfg.get("batch_size") or n
+    steps = cfg.get("steps") or cfg["epochs"] * -(-n // bs)
+    gen = torch.Generator().manual_seed(seed + 1)
+    t0, step = time.perf_counter(), 0
+    while step < steps:
+        perm = torch.randperm(n, generator=gen) if bs < n else None
+        for i in range(0, n, bs):
+            xb, yb = (x, y) if perm is None else (x[perm[i:i + bs]], y[perm[i:i + bs]])
+            opt.zero_grad(set_to_none=True)
+            loss_fn(model(xb), yb).backward()
+            opt.step()
+            step += 1
+            if step == steps:
+                break
+    return time.perf_counter() - t0
+
+
+def sequential(spec, train: Split, cfg: dict, k: int, n_out: int, measured: int) -> float:
+    """K plain loops; with ``measured < k`` the first ``measured`` are timed and scaled."""
+    mods = models(spec, train.x.shape[1], n_out, range(measured))
+    return sum(plain(m, train, cfg, s) for s, m in enumerate(mods)) * k / measured
+
+
+def stacked(spec, train: Split, cfg: dict, k: int, n_out: int, data_order="per_model") -> tuple[float, float]:
+    """(fit seconds, stack build seconds)."""
+    t0 = time.perf_counter()
+    stack = StackedModel(models(spec, train.x.shape[1], n_out, range(k)), seeds=list(range(k)))
+    built = time.perf_counter() - t0
+    t = StackedTrainer(stack, cfg, device="cpu", data_order=data_order)
+    t0 = time.perf_counter()
+    t.fit(train)
+    return time.perf_counter() - t0, built
+
+
+def case(name, spec, train, cfg, k, n_out, repeats, measured, note) -> dict:
+    sequential(spec, train, {**cfg, "steps": 20}, 1, n_out, 1), stacked(spec, train, {**cfg, "steps": 20}, k, n_out)
+    seq, stk, build_s, shared = [], [], [], []
+    for r in range(repeats):
+        runs = [lambda: seq.append(sequential(spec, train, cfg, k, n_out, measured)),
+                lambda: (lambda fb: (stk.append(fb[0]), build_s.append(fb[1])))(stacked(spec, train, cfg, k, n_out)),
+                lambda: shared.append(stacked(spec, train, cfg, k, n_out, "shared")[0])]
+        for i in range(3):
+            runs[(i + r) % 3]()
+    s, t = statistics.median(seq), statistics.median(stk)
+    return {"name": name, "k": k, "sequential_s": round(s, 4), "stacked_s": round(t, 4), "speedup": round(s / t, 2),
+            "stacked_shared_order_s": round(statistics.median(shared), 4),
+            "speedup_shared_order": round(s / statistics.median(shared), 2),
+            "stack_build_s": round(statistics.median(build_s), 4), "sequential_measured_loops": measured,
+            "repeats": repeats, "data": note}
+
+
+def throughput(name, spec, train, cfg, n_out, ks, steps) -> list[dict]:
+    cfg = {**cfg, "steps": steps}
+    one = plain(models(spec, train.x.shape[1], n_out, [0])[0], train, cfg, 0)
+    rows = []
+    for k in ks:
+        t = statistics.median(stacked(spec, train, cfg, k, n_out)[0] for _ in range(3))
+        rows.append({"model": name, "k": k, "steps": steps, "model_steps_per_s": round(k * steps / t, 1),
+                     "vs_one_plain_loop": round(k * steps / t / (steps / one), 2)})
+    rows.append({"model": name, "k": 1, "plain_loop_steps_per_s": round(steps / one, 1)})
+    return rows
+
+
+def backends(name, spec, train, k, n_out, steps=300) -> dict:
+    """ms per SGD step: trainlab's batched-matmul stack vs functional_call + vmap."""
+    from torch.func import functional_call, stack_module_state, vmap
+
+    mods = models(spec, train.x.shape[1], n_out, range(k))
+    x, y = train.x[:100], train.y[:100]
+    name_ = "binary_cross_entropy" if n_out == 1 else "cross_entropy"
+    member_loss = MemberLoss(name_, losses.get(name_))
+    target = losses.get(name_).prepare(y, n_out)
+
+    def per_model_loss(out):  # (K, B, C) -> the sum of each member's mean loss
+        return member_loss(out, target, True).sum()
+
+    stack = StackedModel(copy.deepcopy(mods))
+    opt_a = torch.optim.SGD(stack.parameters(), lr=0.01)
+    params, buffers = stack_module_state(mods)
+    base = copy.deepcopy(mods[0]).to("meta")
+    fn = vmap(lambda p, b, xx: functional_call(base, (p, b), (xx,)), in_dims=(0, 0, None))
+    opt_b = torch.optim.SGD(list(params.values()), lr=0.01)
+
+    def step_a():
+        opt_a.zero_grad(set_to_none=True)
+        per_model_loss(stack(x)).backward()
+        opt_a.step()
+
+    def step_b():
+        opt_b.zero_grad(set_to_none=True)
+        per_model_loss(fn(params, buffers, x)).backward()
+        opt_b.step()
+
+    def ms(step):
+        for _ in range(20):
+            step()
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(steps // 5):
+                step()
+            times.append((time.perf_counter() - t0) / (steps // 5) * 1e3)
+        return statistics.median(times)
+
+    a, b = ms(step_a), ms(step_b)
+    return {"model": name, "k": k, "batched_matmul_ms": round(a, 3), "vmap_ms": round(b, 3),
+            "vmap_over_bmm": round(b / a, 2)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="1 repeat; XOR sequential from 8 of 64 loops")
+    args = ap.parse_args()
+    repeats = 1 if args.quick else args.repeats
+    xor = data.load("xor").train
+    m1d, note = mnist1d()
+    cases = [case("xor_10_hidden_full_batch_2000_steps", XOR_SPEC, xor, XOR_CFG, 64, 1, repeats,
+                  8 if args.quick else 64, "xor (4 points)"),
+             case("mnist1d_mlp_40_256_256_10_batch100_one_epoch", MLP_SPEC, m1d, MLP_CFG, 16, 10,
+                  max(repeats, 5), 16, note)]
+    ks = (1, 4, 16, 64, 256)
+    thr = throughput("xor_10_hidden", XOR_SPEC, xor, XOR_CFG, 1, ks, 200) + \
+        throughput("mnist1d_mlp_256x2", MLP_SPEC, m1d, MLP_CFG, 10, ks, 10)
+    back = [backends("xor_10_hidden", XOR_SPEC, xor, 64, 1), backends("mnist1d_mlp_256x2", MLP_SPEC, m1d, 16, 10, 60)]
+    print(json.dumps({"cases": cases, "throughput": thr, "backends": back, "threads": torch.get_num_threads(),
+                      "torch": torch.__version__}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""``diagnose(model, dataset)``: run the checks and the LR range test, train briefly under the
+probes, and turn everything into findings. The CLI's ``trainlab diagnose`` is this function."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from trainlab.data.base import Dataset
+from trainlab.diagnose import checks as C
+from trainlab.diagnose import training_rules  # noqa: F401  (registers the run-level rules)
+from trainlab.diagnose.findings import Finding, find
+from trainlab.diagnose.log import ProbeLog, json_safe
+from trainlab.diagnose.lr_find import LRFind, lr_find as run_lr_find
+from trainlab.diagnose.probes import Probes
+from trainlab.diagnose.rules import Evidence
+from trainlab.errors import ConfigError, DivergenceError
+from trainlab.train import losses
+from trainlab.train.callbacks import Callback
+from trainlab.train.config import TrainConfig
+from trainlab.train.trainer import Trainer, seed_everything
+
+DEFAULT_TRAIN = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64}
+CHECKS = ("loss_at_init", "l2_raises_loss", "gradcheck", "overfit_small", "input_independent")
+ALL_CHECKS = CHECKS + ("nonfinite",)  # diagnose gets "nonfinite" from its own training run
+
+
+@dataclass
+class Diagnosis:
+    findings: list[Finding]
+    checks: dict
+    log: ProbeLog
+    training: dict
+    lr_find: LRFind | None = None
+    info: dict = field(default_factory=dict)  # target, data, seconds
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    def to_dict(self, probes: bool = False) -> dict:
+        """``{"findings", "checks", "layers", "training", "lr_find", ...}``, strict JSON (no NaN)."""
+        out = {"findings": [f.to_dict() for f in self.findings], "checks": json_safe(self.checks),
+               "layers": self.log.layer_table(), "training": json_safe(self.training),
+               "lr_find": json_safe({**self.lr_find.to_dict(), "regime": self.lr_find.regime(self.training["lr"])})
+               if self.lr_find else None, **json_safe(self.info)}
+        if probes:
+            out["probes"] = self.log.to_dict()
+        return out
+
+
+def train_config(train: dict | None, steps: int) -> dict:
+    """The brief training a diagnosis runs: the user's settings, ``steps`` steps, no early stop."""
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 2:
+        raise ConfigError(f"diagnose: steps must be an integer >= 2, got {steps!r}")
+    cfg = TrainConfig.from_dict({**DEFAULT_TRAIN, **(train or {})}).to_dict()
+    cfg.update(steps=steps, epochs=None, early_stopping=None, checkpoint_every=None,
+               log_every=max(1, steps // 25))
+    return cfg
+
+
+def run_checks(model: nn.Module, ds: Dataset, cfg: dict, names=CHECKS, device="cpu", seed: int = 0,
+               overfit_n: int = 20, overfit_budget: int = 300, baseline_steps: int = 100) -> dict:
+    loss_name = losses.resolve(cfg["loss"], ds.task)
+    table = {
+        "loss_at_init": lambda: C.loss_at_init(model, ds, loss_name, device=device),
+        "l2_raises_loss": lambda: C.l2_raises_loss(model, ds, loss_name, device=device),
+        "gradcheck": lambda: C.gradcheck(model, ds, device=device),
+        "overfit_small": lambda: C.overfit_small(model, ds, cfg, n=overfit_n, budget=overfit_budget,
+                                                 device=device, seed=seed),
+        "input_independent": lambda: C.input_independent(model, ds, cfg, steps=baseline_steps,
+                                                         device=device, seed=seed),
+        "nonfinite": lambda: C.nonfinite_guard(model, ds, cfg, steps=baseline_steps, device=device, seed=seed),
+    }
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise ConfigError(f"unknown check {unknown[0]!r}; valid checks: {', '.join(table)}")
+    return {n: table[n]() for n in names}
+
+
+def chance_loss(ds: Dataset, loss_name: str) -> float:
+    """The loss of predicting the training set's class frequencies (or the target mean)."""
+    y = ds.train.y
+    if loss_name == "cross_entropy":
+        p = torch.bincount(y).double() / len(y)
+        p = p[p > 0]
+        return float(-(p * p.log()).sum())
+    if loss_name == "binary_cross_entropy":
+        p = float(y.double().mean())
+        return -(p * math.log(p) + (1 - p) * math.log(1 - p)) if 0 < p < 1 else 0.0
+    n_out = ds.n_classes or (y.shape[-1] if y.ndim > 1 else 1)
+    t = losses.get("mse").prepare(y, n_out).double()
+    return float(t.var(0, unbiased=False).mean())
+
+
+def diagnose(model: nn.Module, ds: Dataset, train: dict | None = None, steps: int = 300, every: int = 10,
+             hist_every: int = 100, checks: bool = True, lr_find: bool = True, seed: int = 0,
+             device: str = "cpu", callbacks: list[Callback] | None = None) -> Diagnosis:
+    """Check, sweep, train ``steps`` steps under ``Probes(every, hist_every)``, find."""
+    t0 = time.perf_counter()
+    cfg = train_config(train, steps)
+    loss_name = losses.resolve(cfg["loss"], ds.task)
+    results = run_checks(model, ds, cfg, device=device, seed=seed) if checks else {}
+    sweep = None
+    if lr_find:
+        sweep = run_lr_find(model, ds.train, loss=loss_name, task=ds.task, optimizer=cfg["optimizer"],
+                            batch_size=cfg["batch_size"] or 64, seed=seed, device=device)
+    probes = Probes(every=every, hist_every=hist_every)
+    seed_everything(seed)
+    trainer = Trainer(model, cfg, task=ds.task, callbacks=[probes, *(callbacks or [])], device=device, seed=seed)
+    diverged = None
+    try:
+        trainer.fit(ds.train, ds.val)
+    except DivergenceError as e:
+        diverged = {"step": getattr(e, "step", trainer.step), "layer": getattr(e, "layer", None),
+                    "cause": getattr(e, "cause", str(e)), "lr": getattr(e, "lr", trainer.lr), "message": str(e)}
+    training = _training_summary(trainer, ds, cfg, loss_name, diverged)
+    training["initial_loss"] = probes.log.records[0]["loss"] if probes.log.records else None
+    results["nonfinite"] = {"passed": diverged is None, "message": diverged["message"] if diverged else
+                            f"no NaN/inf in {trainer.step} steps"}
+    lf = None
+    if sweep is not None:
+        lf = {**sweep.to_dict(), "regime": sweep.regime(cfg["lr"] or trainer.lr)}
+    findings = find(Evidence(probes.log, results, training, lf))
+    info = {"seconds": round(time.perf_counter() - t0, 3), "data": ds.summary()}
+    return Diagnosis(findings, results, probes.log, training, sweep, info)
+
+
+def _training_summary(trainer: Trainer, ds: Dataset, cfg: dict, loss_name: str, diverged) -> dict:
+    out = {"steps": trainer.step, "optimizer": cfg["optimizer"], "lr": trainer.lr, "loss": loss_name,
+           "batch_size": cfg["batch_size"], "losses": [h["loss"] for h in trainer.history],
+           "loss_steps": [h["step"] for h in trainer.history], "chance_loss": chance_loss(ds, loss_name),
+           "diverged": diverged}
+    if diverged is None:
+        for split in ("train", "val"):
+            for k, v in trainer.evaluate(getattr(ds, split)).items():
+                out[f"{split}_{k}"] = v
+    return out

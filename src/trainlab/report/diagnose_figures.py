@@ -1,0 +1,191 @@
+"""Figures (and TensorBoard events) for what ``trainlab.diagnose`` measured. They read the
+diagnosis as plain data — ``Diagnosis.to_dict(probes=True)``, or a saved ``diagnosis.json`` —
+so the diagnose layer never imports this one.
+
+* ``activation_histograms``: CS231n's layer-by-layer picture — one panel per layer, a row for
+  the first and for the last histogram step; each histogram spans that layer's own [min, max];
+* ``gradient_norms`` / ``update_ratios``: per layer over the sampled steps (log scale; the
+  update/weight ratio with CS231n's ~1e-3 reference line);
+* ``lr_finder``: the LR range test — raw and smoothed loss against the rate, the regimes shaded,
+  the suggestion marked;
+* ``write_tensorboard``: the same numbers as TensorBoard scalars and histograms.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from trainlab.report.plotting import figure, save
+
+REGIME_COLORS = {"too_low": "#9ecae1", "good": "#a1d99b", "too_high": "#fc9272", "flat": "#d9d9d9"}
+MAX_PANELS = 12
+
+
+def _num(v) -> float:
+    return math.nan if v is None else float(v)
+
+
+def _hist_keys(probes: dict) -> list[str]:
+    """Activation outputs (ReLU/sigmoid/tanh modules) when the model has them, else every layer;
+    at most MAX_PANELS, evenly spread from first to last."""
+    keys = probes["act_order"]
+    acts = [k for k in keys if probes["layers"].get(k.split("#")[0], {}).get("rule") and
+            not probes["layers"][k.split("#")[0]]["params"]]
+    keys = acts or keys
+    if len(keys) > MAX_PANELS:
+        keys = [keys[int(round(i))] for i in np.linspace(0, len(keys) - 1, MAX_PANELS)]
+    return keys
+
+
+def activation_histograms(d: dict, path: str | Path) -> Path:
+    probes = d["probes"]
+    recs = [r for r in probes["records"] if r.get("hist")]
+    if not recs:
+        raise ValueError("no histogram step was sampled")
+    recs = [recs[0], recs[-1]] if len(recs) > 1 else recs
+    keys = _hist_keys(probes)
+    fig, axes = figure(ncols=len(keys), nrows=len(recs), width=2.1, height=1.9)
+    for row, rec in zip(axes, recs):
+        for ax, key in zip(row, keys):
+            counts, a = rec["hist"].get(key), rec["acts"].get(key, {})
+            lo, hi = _num(a.get("min")), _num(a.get("max"))
+            if counts is None or not (math.isfinite(lo) and math.isfinite(hi)):
+                ax.text(0.5, 0.5, "no data / non-finite", ha="center", va="center", transform=ax.transAxes, fontsize=7)
+            else:
+                edges = np.linspace(lo, hi if hi > lo else lo + 1e-12, len(counts) + 1)
+                ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color="#3182bd")
+            kind = probes["layers"].get(key.split("#")[0], {}).get("type", "")
+            ax.set_title(f"{key} {kind}\nstep {rec['step']}: mean {_num(a.get('mean')):.2g} std {_num(a.get('std')):.2g}",
+                         fontsize=7)
+            ax.tick_params(labelsize=6)
+            ax.set_yticks([])
+    fig.suptitle("activations layer by layer (each panel spans its own min..max)", fontsize=9)
+    return save(fig, path)
+
+
+def _per_layer(d: dict, path: str | Path, field: str, ylabel: str, title: str, ref: float | None = None) -> Path:
+    probes = d["probes"]
+    steps = np.array([r["step"] for r in probes["records"]])
+    names = probes["param_order"]
+    fig, axes = figure(width=6.0, height=3.6)
+    ax = axes[0][0]
+    colors = _colors(len(names))
+    for name, color in zip(names, colors):
+        v = np.array([_num(r["params"].get(name, {}).get(field)) for r in probes["records"]])
+        ok = np.isfinite(v) & (v > 0)
+        if ok.any():
+            ax.plot(steps[ok], v[ok], color=color, lw=1.2, label=name)
+    if ref is not None:
+        ax.axhline(ref, color="k", ls="--", lw=0.8, label=f"{ref:g} (CS231n: healthy)")
+    ax.set_yscale("log")
+    ax.set(xlabel="step", ylabel=ylabel, title=title)
+    if len(names) <= 14:
+        ax.legend(fontsize=6, ncol=2)
+    return save(fig, path)
+
+
+def _colors(n: int) -> list:
+    import matplotlib
+
+    cmap = matplotlib.colormaps["viridis"]
+    return [cmap(i / max(1, n - 1)) for i in range(n)]
+
+
+def gradient_norms(d: dict, path: str | Path) -> Path:
+    return _per_layer(d, path, "grad_norm", "gradient norm", "gradient norm per layer (first layer dark)")
+
+
+def update_ratios(d: dict, path: str | Path) -> Path:
+    return _per_layer(d, path, "update_ratio", "||update|| / ||weights||", "update / weight ratio per layer", ref=1e-3)
+
+
+def lr_finder(lf: dict, path: str | Path, lr: float | None = None) -> Path:
+    """The LR range test's curve; ``lr``: the rate the run uses, drawn for comparison."""
+    fig, axes = figure(width=6.0, height=3.6)
+    ax = axes[0][0]
+    if lf["lrs"]:
+        for name, (lo, hi) in lf.get("regimes", {}).items():
+            ax.axvspan(lo, hi, color=REGIME_COLORS[name], alpha=0.35, label=name.replace("_", " "))
+        ax.plot(lf["lrs"], lf["losses"], color="0.6", lw=0.8, label="loss")
+        ax.plot(lf["lrs"], lf["smoothed"], color="k", lw=1.6, label="smoothed")
+        if lf.get("suggestion"):
+            ax.axvline(lf["suggestion"], color="#31a354", lw=1.5, ls="--", label=f"suggested {lf['suggestion']:.2g}")
+        if lr:
+            ax.axvline(lr, color="#de2d26", lw=1.0, ls=":", label=f"run's lr {lr:g}")
+        top = max(lf["smoothed"][0] * 1.5, min(lf["smoothed"]) * 2)
+        ax.set_ylim(min(lf["losses"] + lf["smoothed"]) * 0.9, top)
+    ax.set_xscale("log")
+    ax.set(xlabel="learning rate", ylabel="training loss",
+           title=f"LR range test ({lf.get('optimizer')}, stopped: {lf.get('stopped')})")
+    ax.legend(fontsize=6)
+    return save(fig, path)
+
+
+def draw_all(d: dict, out: str | Path) -> dict[str, Path]:
+    """Every figure the diagnosis supports, into ``out``; returns name -> path."""
+    out, files = Path(out), {}
+    if d.get("probes", {}).get("records"):
+        if any(r.get("hist") for r in d["probes"]["records"]):
+            files["activations"] = activation_histograms(d, out / "activations.png")
+        files["gradients"] = gradient_norms(d, out / "gradients.png")
+        files["updates"] = update_ratios(d, out / "updates.png")
+    if d.get("lr_find"):
+        files["lr_find"] = lr_finder(d["lr_find"], out / "lr_find.png", lr=d.get("training", {}).get("lr"))
+    return files
+
+
+def tensorboard_available() -> bool:
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def write_tensorboard(d: dict, logdir: str | Path) -> Path:
+    """Scalars (activation, gradient, update statistics per layer; the loss; the LR sweep) and
+    activation histograms as TensorBoard event files: ``tensorboard --logdir LOGDIR``."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    logdir = Path(logdir)
+    w = SummaryWriter(log_dir=str(logdir))
+    try:
+        for r in d.get("probes", {}).get("records", []):
+            _tb_record(w, r)
+        lf = d.get("lr_find") or {}
+        for i, (lr, s) in enumerate(zip(lf.get("lrs", []), lf.get("smoothed", []))):
+            w.add_scalar("lr_find/smoothed_loss", s, i)
+            w.add_scalar("lr_find/lr", lr, i)
+    finally:
+        w.close()
+    return logdir
+
+
+def _tb_record(w, r: dict) -> None:
+    step = r["step"]
+    if r.get("loss") is not None:
+        w.add_scalar("loss", r["loss"], step)
+    for key, a in r["acts"].items():
+        for f in ("mean", "std", "dead", "saturated"):
+            if a.get(f) is not None:
+                w.add_scalar(f"activations/{key}/{f}", a[f], step)
+    for name, p in r["params"].items():
+        for f, tag in (("grad_norm", "gradients"), ("grad_rel", "gradients"), ("update_ratio", "updates"),
+                       ("weight_std", "weights")):
+            if p.get(f) is not None:
+                w.add_scalar(f"{tag}/{name}/{f}", p[f], step)
+    for key, counts in (r.get("hist") or {}).items():
+        a = r["acts"].get(key, {})
+        lo, hi = _num(a.get("min")), _num(a.get("max"))
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            continue
+        counts = np.asarray(counts, dtype=float)
+        n = counts.sum()
+        mean, std = _num(a.get("mean")), _num(a.get("std"))
+        edges = np.linspace(lo, hi if hi > lo else lo + 1e-12, len(counts) + 1)
+        w.add_histogram_raw(f"activations/{key}", min=lo, max=hi, num=int(n), sum=mean * n,
+                            sum_squares=(std ** 2 + mean ** 2) * n, bucket_limits=edges[1:].tolist(),
+                            bucket_counts=counts.tolist(), global_step=step)

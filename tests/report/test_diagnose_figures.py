@@ -1,0 +1,54 @@
+"""Figures and TensorBoard events drawn from a diagnosis (as plain data)."""
+
+import json
+
+import pytest
+
+from tests.diagnose.common import digits, mlp
+from trainlab.diagnose import diagnose
+from trainlab.report import diagnose_figures as figs
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def diagnosis():
+    d = diagnose(mlp(depth=3), digits(), {}, steps=20, every=5, hist_every=10, checks=False)
+    return json.loads(json.dumps(d.to_dict(probes=True)))  # exactly what diagnosis.json holds
+
+
+def test_draw_all_writes_every_figure(diagnosis, tmp_path):
+    files = figs.draw_all(diagnosis, tmp_path)
+    assert set(files) == {"activations", "gradients", "updates", "lr_find"}
+    for path in files.values():
+        assert path.read_bytes()[:8] == PNG and path.stat().st_size > 5000
+
+
+def test_histogram_panels_prefer_activation_outputs(diagnosis):
+    keys = figs._hist_keys(diagnosis["probes"])
+    assert keys == ["layers.1", "layers.3", "layers.5"]  # the three ReLUs
+
+
+def test_lr_finder_plot_without_a_suggestion(tmp_path):
+    flat = {"lrs": [1e-3, 1e-2, 1e-1], "losses": [1.0, 1.0, 1.0], "smoothed": [1.0, 1.0, 1.0],
+            "regimes": {"flat": [1e-3, 1e-1]}, "suggestion": None, "stopped": "end", "optimizer": "sgd"}
+    assert figs.lr_finder(flat, tmp_path / "lr.png", lr=0.01).read_bytes()[:8] == PNG
+
+
+def test_tensorboard_events_hold_scalars_and_histograms(diagnosis, tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    logdir = figs.write_tensorboard(diagnosis, tmp_path / "tb")
+    acc = EventAccumulator(str(logdir), size_guidance={"scalars": 0, "histograms": 0})
+    acc.Reload()
+    tags = acc.Tags()
+    assert "gradients/layers.0/grad_norm" in tags["scalars"] and "updates/layers.6/update_ratio" in tags["scalars"]
+    assert "activations/layers.1/dead" in tags["scalars"] and "lr_find/smoothed_loss" in tags["scalars"]
+    steps = [e.step for e in acc.Scalars("gradients/layers.0/grad_norm")]
+    assert steps == [1, 5, 10, 15, 20]
+    hist = acc.Histograms("activations/layers.0")
+    assert [h.step for h in hist] == [1, 10, 20]
+    h = hist[0].histogram_value
+    rec = diagnosis["probes"]["records"][0]
+    assert h.min == pytest.approx(rec["acts"]["layers.0"]["min"]) and h.num == 64 * 64
