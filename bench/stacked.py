@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import statistics
 import time
 
@@ -88,12 +89,6 @@ def plain(model, train: Split, cfg: dict, seed: int) -> float:
     return time.perf_counter() - t0
 
 
-def sequential(spec, train: Split, cfg: dict, k: int, n_out: int, measured: int) -> float:
-    """K plain loops; with ``measured < k`` the first ``measured`` are timed and scaled."""
-    mods = models(spec, train.x.shape[1], n_out, range(measured))
-    return sum(plain(m, train, cfg, s) for s, m in enumerate(mods)) * k / measured
-
-
 def stacked(spec, train: Split, cfg: dict, k: int, n_out: int, data_order="per_model") -> tuple[float, float]:
     """(fit seconds, stack build seconds)."""
     t0 = time.perf_counter()
@@ -105,32 +100,43 @@ def stacked(spec, train: Split, cfg: dict, k: int, n_out: int, data_order="per_m
     return time.perf_counter() - t0, built
 
 
-def case(name, spec, train, cfg, k, n_out, repeats, measured, note) -> dict:
-    sequential(spec, train, {**cfg, "steps": 20}, 1, n_out, 1), stacked(spec, train, {**cfg, "steps": 20}, k, n_out)
-    seq, stk, build_s, shared = [], [], [], []
+def case(name, spec, train, cfg, k, n_out, repeats, measured, note, chunks=8) -> dict:
+    """Per repeat: the ``measured`` plain loops in ``chunks`` groups, a stacked fit after each
+    group (alternating per-member and shared data order), so load changes on this shared
+    machine hit both sides. sequential = the loops' summed time (scaled by k / measured)."""
+    n_in = train.x.shape[1]
+    plain(models(spec, n_in, n_out, [0])[0], train, {**cfg, "steps": 20}, 0)  # warm-up
+    stacked(spec, train, {**cfg, "steps": 20}, k, n_out)
+    seq, loops, stk, shared, build_s = [], [], [], [], []
+    groups = [list(range(measured))[i::chunks] for i in range(chunks)]
     for r in range(repeats):
-        runs = [lambda: seq.append(sequential(spec, train, cfg, k, n_out, measured)),
-                lambda: (lambda fb: (stk.append(fb[0]), build_s.append(fb[1])))(stacked(spec, train, cfg, k, n_out)),
-                lambda: shared.append(stacked(spec, train, cfg, k, n_out, "shared")[0])]
-        for i in range(3):
-            runs[(i + r) % 3]()
+        total = 0.0
+        for g, seeds in enumerate(groups):
+            for s, m in zip(seeds, models(spec, n_in, n_out, seeds)):
+                loops.append(plain(m, train, cfg, s))
+                total += loops[-1]
+            fit_s, b = stacked(spec, train, cfg, k, n_out, "shared" if (g + r) % 2 else "per_model")
+            (shared if (g + r) % 2 else stk).append(fit_s)
+            build_s.append(b)
+        seq.append(total * k / measured)
     s, t = statistics.median(seq), statistics.median(stk)
     return {"name": name, "k": k, "sequential_s": round(s, 4), "stacked_s": round(t, 4), "speedup": round(s / t, 2),
+            "sequential_from_median_loop_s": round(statistics.median(loops) * k, 4),
             "stacked_shared_order_s": round(statistics.median(shared), 4),
             "speedup_shared_order": round(s / statistics.median(shared), 2),
             "stack_build_s": round(statistics.median(build_s), 4), "sequential_measured_loops": measured,
-            "repeats": repeats, "data": note}
+            "stacked_fits": len(stk) + len(shared), "repeats": repeats, "data": note}
 
 
 def throughput(name, spec, train, cfg, n_out, ks, steps) -> list[dict]:
+    """Model-steps per second of the stacked trainer vs K; medians of 3 (plain loop: of 5)."""
     cfg = {**cfg, "steps": steps}
-    one = plain(models(spec, train.x.shape[1], n_out, [0])[0], train, cfg, 0)
-    rows = []
+    one = statistics.median(plain(models(spec, train.x.shape[1], n_out, [0])[0], train, cfg, 0) for _ in range(5))
+    rows = [{"model": name, "k": 1, "plain_loop_steps_per_s": round(steps / one, 1)}]
     for k in ks:
         t = statistics.median(stacked(spec, train, cfg, k, n_out)[0] for _ in range(3))
         rows.append({"model": name, "k": k, "steps": steps, "model_steps_per_s": round(k * steps / t, 1),
                      "vs_one_plain_loop": round(k * steps / t / (steps / one), 2)})
-    rows.append({"model": name, "k": 1, "plain_loop_steps_per_s": round(steps / one, 1)})
     return rows
 
 
@@ -184,8 +190,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="1 repeat; XOR sequential from 8 of 64 loops")
+    ap.add_argument("--threads", type=int, help="torch threads (default: torch's default)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     repeats = 1 if args.quick else args.repeats
+    load_start = os.getloadavg()[0]
     xor = data.load("xor").train
     m1d, note = mnist1d()
     cases = [case("xor_10_hidden_full_batch_2000_steps", XOR_SPEC, xor, XOR_CFG, 64, 1, repeats,
@@ -193,11 +203,14 @@ def main() -> None:
              case("mnist1d_mlp_40_256_256_10_batch100_one_epoch", MLP_SPEC, m1d, MLP_CFG, 16, 10,
                   max(repeats, 5), 16, note)]
     ks = (1, 4, 16, 64, 256)
-    thr = throughput("xor_10_hidden", XOR_SPEC, xor, XOR_CFG, 1, ks, 200) + \
-        throughput("mnist1d_mlp_256x2", MLP_SPEC, m1d, MLP_CFG, 10, ks, 10)
+    thr = throughput("xor_10_hidden", XOR_SPEC, xor, XOR_CFG, 1, ks, 500) + \
+        throughput("mnist1d_mlp_256x2", MLP_SPEC, m1d, MLP_CFG, 10, ks, 30)
     back = [backends("xor_10_hidden", XOR_SPEC, xor, 64, 1), backends("mnist1d_mlp_256x2", MLP_SPEC, m1d, 16, 10, 60)]
     print(json.dumps({"cases": cases, "throughput": thr, "backends": back, "threads": torch.get_num_threads(),
-                      "torch": torch.__version__}, indent=2))
+                      "cpus": os.cpu_count(), "torch": torch.__version__,
+                      # other work on the machine: 1-minute load average when the bench started / ended
+                      "load_avg_start": round(load_start, 2), "load_avg_end": round(os.getloadavg()[0], 2)},
+                     indent=2))
 
 
 if __name__ == "__main__":

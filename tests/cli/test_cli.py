@@ -132,7 +132,8 @@ def test_divergence_exits_1_with_a_diagnosis(tmp_path, capsys):
     assert err.startswith("error: training diverged") and "learning rate" in err
 
 
-def test_examples_all_build(tmp_path):
+def test_examples_all_build(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAINLAB_DATA", str(tmp_path / "data"))  # generated data stays in tmp
     from trainlab import data as datasets
     from trainlab.train import load_file, resolve
     from trainlab.train.run import build_model

@@ -31,7 +31,7 @@ def test_diagnose_json_on_the_example_model(tmp_path, capsys):
 
 
 def test_diagnose_text_on_the_fixed_model_is_healthy(tmp_path, capsys):
-    code = main(["diagnose", RELU, "--data", "digits", "--steps", "150", "--out", str(tmp_path / "d"), "--strict",
+    code = main(["diagnose", RELU, "--data", "digits", "--steps", "100", "--out", str(tmp_path / "d"), "--strict",
                  "--no-lr-find"])
     text = capsys.readouterr().out
     assert code == 0 and "findings: 0 (healthy)" in text and "ok   overfit_small" in text

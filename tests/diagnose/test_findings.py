@@ -32,8 +32,11 @@ def healthy():
 
 
 def test_healthy_10_layer_relu_he_mlp_on_digits_is_clean():
-    d = diagnose(mlp(), digits(), {}, steps=300)  # the full diagnosis: checks, LR range test, probes
+    net = mlp()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    d = diagnose(net, digits(), {}, steps=300)  # the full diagnosis: checks, LR range test, probes
     assert d.findings == [], [f.message for f in d.findings]
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # trained copies only
     assert all(c["passed"] for c in d.checks.values()), d.checks
     assert d.lr_find.suggestion is not None and d.training["val_accuracy"] > 0.85
     out = d.to_dict()
@@ -161,3 +164,12 @@ def test_finding_validates_kind_and_severity():
     d = Finding("dead_units", "info", "m", ["a"], {"x": float("nan")}).to_dict()
     assert d == {"kind": "dead_units", "severity": "info", "layers": ["a"], "evidence": {"x": None},
                  "message": "m", "fix": FIXES["dead_units"]}
+
+
+def test_range_test_hints_are_info_and_need_a_margin():
+    base = {"lr": 0.1, "losses": [2.0, 1.0, 0.5], "initial_loss": 2.3}
+    far = {"regime": "too_high", "min_loss_lr": 0.01, "suggestion": 0.001}
+    f = find(Evidence(training=base, lr_find=far))
+    assert [(x.kind, x.severity) for x in f] == [("lr_too_high", "info")]
+    near = {**far, "min_loss_lr": 0.05}  # only 2x past the minimum: no hint
+    assert find(Evidence(training=base, lr_find=near)) == []

@@ -198,3 +198,31 @@ def test_statistics_reduced_on_device_then_one_transfer(monkeypatch):
     probes.end(1, loss)
     assert len(calls) == 1 and len(calls[0]) == 1
     assert np.isfinite(probes.log.records[0]["params"]["layers.0"]["grad_norm"])
+
+
+class Functional(nn.Module):
+    """Activations called as functions, plus one nn.ReLU module (which calls F.relu itself)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.out, self.act = nn.Linear(64, 32), nn.Linear(32, 32), nn.Linear(32, 10), nn.ReLU()
+        with torch.no_grad():
+            self.fc2.bias.fill_(-5.0)  # pushes the sigmoid into its tail
+
+    def forward(self, x):
+        h = torch.nn.functional.relu(self.fc1(x))
+        h = torch.sigmoid(self.fc2(h))
+        return self.out(self.act(h).tanh())
+
+
+def test_functional_activations_are_seen_once_and_the_mode_is_left():
+    from torch.overrides import _get_current_function_mode_stack
+
+    net = Functional()
+    probes, _ = probe_run(net, digits(), steps=4, every=2, hist_every=2)
+    rec = probes.log.records[-1]
+    assert list(rec["acts"]) == ["fc1", "fc1:relu", "fc2", "fc2:sigmoid", "act", "act:tanh", "out"]  # no act:relu
+    assert rec["acts"]["fc2:sigmoid"]["saturated"] == 1.0 and rec["acts"]["fc1:relu"]["min"] == 0.0
+    assert 0 <= rec["acts"]["fc1:relu"]["dead"] < 1
+    assert probes.log.layers["fc2:sigmoid"] == {"type": "sigmoid()", "rule": "sigmoid", "params": 0}
+    assert _get_current_function_mode_stack() == [] and forward_hook_count(net) == 0

@@ -6,6 +6,9 @@ std, and the update/weight ratio ||dtheta|| / ||theta|| of that step (CS231n: ~1
 healthy). Every ``hist_every`` steps (and the first) it adds the slow-changing, costlier ones:
 activation histograms and the row spread of each weight (~0: symmetric units).
 
+Activations called as functions (``F.relu(self.fc(x))``) are seen too, through a
+``TorchFunctionMode`` active during the sampled forward (``trainlab.diagnose.functional``).
+
 Cost model: on steps it does not sample, each event returns after one integer test — no hooks
 are registered, nothing is computed. On a sampled step, forward hooks are registered at
 ``on_batch_start`` and removed at ``on_after_backward`` (so validation passes never fire them),
@@ -28,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from trainlab.diagnose.functional import FunctionalActivations
 from trainlab.diagnose.hooks import Hooks
 from trainlab.diagnose.layers import Layer, discover
 from trainlab.diagnose.log import ProbeLog
@@ -59,6 +63,7 @@ class Probes(Callback):
         self._pending = False
         self._last_step = 0
         self._nans: dict = {}
+        self._fmode: FunctionalActivations | None = None
 
     # ---- Trainer events: one integer test when the step is not sampled -----------------
     def on_fit_start(self, trainer):
@@ -104,6 +109,7 @@ class Probes(Callback):
                 r = signs(w[0].numel(), w.device, seed=i) if w.ndim >= 2 and w.shape[0] > 1 else None
                 self._weights.append((i, w, index[id(w)], r))
         self._buffers: list[torch.Tensor] | None = None
+        self._act_modules = [l.module for l in self.layers if l.is_activation]
         self.log.layers = {l.name: {"type": l.type, "rule": l.rule, "params": sum(p.numel() for _, p in l.params)}
                            for l in self.layers}
         return self
@@ -113,6 +119,10 @@ class Probes(Callback):
         if self._hooks is not None:
             self._hooks.remove()
             self._hooks = None
+        if self._fmode is not None:
+            self._fmode.__exit__(None, None, None)
+            self._fmode.close()
+            self._fmode = None
         self._pending = False
 
     def begin(self, step: int) -> None:
@@ -122,21 +132,32 @@ class Probes(Callback):
         self._hists: list[tuple[str, torch.Tensor]] = []
         self._calls: dict[str, int] = {}
         self._hooks = Hooks(((l.name, l.module) for l in self.layers), self._record)
+        self._fmode = FunctionalActivations(self._record_functional, self._act_modules)
+        self._fmode.__enter__()
 
     def _record(self, name: str, module: nn.Module, args: tuple, out) -> None:
-        x = first_tensor(out)
-        if x is None or x.ndim == 0:
-            return
+        if self._fmode is not None:
+            self._fmode.last = name
+        with torch._C.DisableTorchFunction():  # our own statistics bypass the functional mode
+            x = first_tensor(out)
+            if x is not None and x.ndim > 0:
+                self._add(name, self._by_name[name].rule, x)
+
+    def _record_functional(self, name: str, rule: str, x: torch.Tensor) -> None:
+        """An activation called as a function (F.relu(...)): logged like a parameter-free layer."""
+        self.log.layers.setdefault(name, {"type": name.rpartition(":")[2] + "()", "rule": rule, "params": 0})
+        self._add(name, rule, x)
+
+    def _add(self, name: str, rule: str | None, x: torch.Tensor) -> None:
         n = self._calls[name] = self._calls.get(name, 0) + 1
         key = name if n == 1 else f"{name}#{n}"  # a module run twice in one forward (shared weights)
-        self._acts.append((key, x.numel(), activation_stats(x, self._by_name[name].rule, self._nan(x.device))))
+        self._acts.append((key, x.numel(), activation_stats(x, rule, self._nan(x.device))))
         if self._hist:
             self._hists.append((key, histogram(x, self.bins)))
 
     def after_backward(self) -> None:
         """Gradient and weight statistics, and a copy of the weights, before the optimizer step."""
-        self._hooks.remove()
-        self._hooks = None
+        self.detach()
         params = self._params
         self._has_grad = np.array([p.grad is not None for p in params], dtype=bool)
         grads = [p.grad if p.grad is not None else torch.zeros((), device=p.device) for p in params]
@@ -230,7 +251,7 @@ class Probes(Callback):
         """Parameterised layers in the order the forward pass ran them; the output layer is
         the last of them (its gradient norm is the reference for ``grad_rel``)."""
         ran = [key for key, _, _ in self._acts if "#" not in key]
-        order = [n for n in ran if self._by_name[n].params]
+        order = [n for n in ran if n in self._by_name and self._by_name[n].params]
         rest = [l.name for l in self.layers if l.params and l.name not in order]
         self.log.param_order = order + rest
         self.log.output_layer = (order or rest or [None])[-1]

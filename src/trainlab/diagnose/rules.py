@@ -63,7 +63,9 @@ def _cap(text: str) -> str:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.2g}" if math.isfinite(x) else str(x)
+    if not math.isfinite(x):
+        return str(x)
+    return f"{x:.1e}" if x != 0 and abs(x) < 1e-3 else f"{x:.2g}"
 
 
 @rule("vanishing_gradient")
@@ -80,7 +82,8 @@ def vanishing_gradient(ev: Evidence) -> list[Finding]:
     types = sorted({log.layers[n]["type"] for n in low})
     acts = sorted({info["rule"] for info in log.layers.values() if info.get("rule") in ("sigmoid", "tanh")})
     why = f" through {'/'.join(acts)} derivatives (at most 0.25 for sigmoid)" if acts else ""
-    msg = (f"{_cap(layer_range(low))} ({'/'.join(types)}, of {len(ratios) + 1}) receive gradients {_fmt(worst)} to "
+    names = ", ".join(low) if len(low) <= 4 else f"{low[0]} .. {low[-1]}"
+    msg = (f"{len(low)} of {len(ratios) + 1} layers ({names}; {'/'.join(types)}) receive gradients {_fmt(worst)} to "
            f"{_fmt(max(ratios[n] for n in low))} times the output layer's (per weight, median while the output learns): "
            f"the gradient vanishes on its way back{why}, so these layers barely learn.")
     return [Finding("vanishing_gradient", sev, msg, low,

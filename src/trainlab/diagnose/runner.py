@@ -3,6 +3,7 @@ probes, and turn everything into findings. The CLI's ``trainlab diagnose`` is th
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass, field
@@ -100,18 +101,19 @@ def chance_loss(ds: Dataset, loss_name: str) -> float:
 def diagnose(model: nn.Module, ds: Dataset, train: dict | None = None, steps: int = 300, every: int = 10,
              hist_every: int = 100, checks: bool = True, lr_find: bool = True, seed: int = 0,
              device: str = "cpu", callbacks: list[Callback] | None = None) -> Diagnosis:
-    """Check, sweep, train ``steps`` steps under ``Probes(every, hist_every)``, find."""
+    """Check, sweep, train ``steps`` steps under ``Probes(every, hist_every)``, find.
+    Every training runs on a copy: ``model`` itself is left as it was."""
     t0 = time.perf_counter()
     cfg = train_config(train, steps)
+    probes = Probes(every=every, hist_every=hist_every)  # checks its arguments before any work
     loss_name = losses.resolve(cfg["loss"], ds.task)
     results = run_checks(model, ds, cfg, device=device, seed=seed) if checks else {}
     sweep = None
     if lr_find:
         sweep = run_lr_find(model, ds.train, loss=loss_name, task=ds.task, optimizer=cfg["optimizer"],
                             batch_size=cfg["batch_size"] or 64, seed=seed, device=device)
-    probes = Probes(every=every, hist_every=hist_every)
     seed_everything(seed)
-    trainer = Trainer(model, cfg, task=ds.task, callbacks=[probes, *(callbacks or [])], device=device, seed=seed)
+    trainer = Trainer(copy.deepcopy(model), cfg, task=ds.task, callbacks=[probes, *(callbacks or [])], device=device, seed=seed)
     diverged = None
     try:
         trainer.fit(ds.train, ds.val)

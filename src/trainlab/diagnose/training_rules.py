@@ -13,6 +13,7 @@ from trainlab.diagnose.rules import GAP, GAP_ERROR, UNDERFIT, UPDATE_HIGH, UPDAT
 RISE = 1.05  # the loss ended 5% above where it started
 SPIKE = 1.5  # a logged loss (a mean over log_every steps) 1.5x the loss at step 1
 FLAT = 0.05  # the loss fell by less than 5%
+MARGIN = 3.0  # range-test hints (info) only when the rate is 3x past a regime boundary
 
 
 def _loss_progress(ev: Evidence) -> tuple[float, float] | None:
@@ -71,11 +72,12 @@ def lr_too_high(ev: Evidence) -> list[Finding]:
     lf = ev.lr_find or {}
     past_min = lf.get("regime") == "too_high"
     evidence.update(lr=t.get("lr"), suggestion=lf.get("suggestion"), lr_find_min=lf.get("min_loss_lr"))
-    if past_min and not reasons and not div:  # training coped; the range test still advises
+    far_past = past_min and lf.get("min_loss_lr") and t.get("lr", 0) >= MARGIN * lf["min_loss_lr"]
+    if far_past and not reasons and not div:  # training coped; the range test still advises
         return [Finding("lr_too_high", "info", f"The learning rate {t.get('lr'):g} lies past the loss minimum of the "
                         f"LR range test (at {_fmt(lf.get('min_loss_lr'))}); training coped here, but a rate near "
                         f"{_fmt(lf.get('suggestion'))} is usually steadier.", [], evidence)]
-    if past_min:
+    if past_min and reasons:
         reasons.append(f"it lies past the LR range test's loss minimum ({_fmt(lf.get('min_loss_lr'))})")
     if not reasons:
         return []
@@ -90,7 +92,9 @@ def lr_too_low(ev: Evidence) -> list[Finding]:
     if not prog or t.get("diverged"):
         return []
     if prog[0] - prog[1] > FLAT * abs(prog[0]):  # the loss moved: at most a hint from the range test
-        if lf.get("regime") != "too_low":
+        flat_until = lf.get("regimes", {}).get("too_low", [0, 0])[1]
+        deep_in_flat = lf.get("regime") == "too_low" and t.get("lr", math.inf) * MARGIN <= flat_until
+        if not deep_in_flat or prog[1] < 0.5 * prog[0]:  # or it trained well anyway
             return []
         return [Finding("lr_too_low", "info", f"The learning rate {t.get('lr'):g} sits where the LR range test's "
                         f"loss is still flat; training progressed, but a rate near {_fmt(lf.get('suggestion'))} "
