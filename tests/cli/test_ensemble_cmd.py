@@ -96,3 +96,20 @@ def test_real_process(tmp_path):
     proc = run_cli("ensemble", str(_spec(tmp_path)), "--members", "2", "--set", "train.epochs=1", "--combine", "vote")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("ensemble of 2 members") and "Traceback" not in proc.stderr
+
+
+def test_diverged_members_are_left_out_of_the_ensemble(tmp_path, capsys, monkeypatch):
+    from trainlab.ensemble import stacked_trainer
+
+    real = stacked_trainer.StackedTrainer.__init__
+
+    def one_wild_member(self, model, config=None, **kw):  # member 1 gets a learning rate that diverges
+        lr = 0.05
+        real(self, model, config, **{**kw, "hparams": {"lr": [lr, 1e6, lr]}})
+
+    monkeypatch.setattr(stacked_trainer.StackedTrainer, "__init__", one_wild_member)
+    spec = _spec(tmp_path, model={"mlp": {"hidden": [64, 64]}}, optimizer="sgd", lr=0.05, epochs=6)
+    assert main(["ensemble", str(spec), "--members", "3", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["diverged"] == [11] and r["seeds"] == [10, 12] and r["members"] == 2
+    assert r["test"]["ensemble"] == r["test"]["ensemble"]  # a number, not NaN

@@ -102,3 +102,12 @@ def test_weight_decay_leaves_biases_of_a_zero_gradient_model_alone():
             assert torch.allclose(p, before[name] * (1 - 0.1 * 0.5))
         else:
             assert torch.equal(p, before[name])
+
+
+def test_adamw_without_weight_decay_decays_nothing():
+    from trainlab.nn.spec import build
+    from trainlab.train import optim
+
+    net = build({"mlp": {"hidden": [4]}}, (2,), 2)
+    opt = optim.build("adamw", net, 1e-3, 0.0)
+    assert all(g["weight_decay"] == 0.0 for g in opt.param_groups)

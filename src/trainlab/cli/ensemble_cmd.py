@@ -52,13 +52,15 @@ def run(args) -> int:
     ensemble = Ensemble(args.combine, dataset.task)  # checks combine vs task before training
     members = train_members(spec, dataset, k=args.members, progress=False if args.no_progress else None,
                             stacked=False if args.sequential else "auto", data_order=args.data_order)
-    ensemble.fit(members.probabilities(dataset.val.x), dataset.val.y)
-    result = {"name": spec["name"], "members": members.k, "seeds": members.seeds, "mode": members.mode,
-              "note": members.note, "combine": args.combine,
-              "test": ensemble.report(members.probabilities(dataset.test.x), dataset.test.y),
-              "val": ensemble.report(members.probabilities(dataset.val.x), dataset.val.y),
+    live = [k for k in range(members.k) if k not in members.trainer.diverged]  # NaN members would poison the mix
+    val_p, test_p = (members.probabilities(s.x)[live] for s in (dataset.val, dataset.test))
+    ensemble.fit(val_p, dataset.val.y)
+    result = {"name": spec["name"], "members": len(live), "seeds": [members.seeds[k] for k in live],
+              "mode": members.mode, "note": members.note, "combine": args.combine,
+              "test": ensemble.report(test_p, dataset.test.y), "val": ensemble.report(val_p, dataset.val.y),
               "lecture_gain": LECTURE_GAIN, "seconds": members.seconds, "steps": members.trainer.step,
-              "device": str(members.trainer.device), "diverged": sorted(members.trainer.diverged),
+              "device": str(members.trainer.device),
+              "diverged": [members.seeds[k] for k in sorted(members.trainer.diverged)],  # their seeds
               "stopped": sorted(members.trainer.stopped), "data": dataset.summary()}
     if args.out:
         _write(args.out, spec, members, result)
@@ -91,5 +93,5 @@ def summary(result: dict) -> str:
             else f"mse reduction {test['gain']:+.4g}")
     lines.append(f"ensemble {test['ensemble']:.4f} ({result['combine']})  {gain}")
     if result["diverged"]:
-        lines.append(f"diverged members: {result['diverged']}")
+        lines.append(f"left out, diverged (seeds): {result['diverged']}")
     return "\n".join(lines)

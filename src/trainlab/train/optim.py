@@ -44,7 +44,8 @@ def build(spec: Any, model: nn.Module, lr: float, weight_decay: float = 0.0) -> 
               {"params": no_decay, "weight_decay": 0.0}]
     groups = [g for g in groups if g["params"]]
     if not weight_decay:  # one group: each optimizer step then runs once, not per group
-        groups = [{"params": [p for p in model.parameters() if p.requires_grad]}]
+        # weight_decay explicit: AdamW's own default (0.01) would otherwise decay everything
+        groups = [{"params": [p for p in model.parameters() if p.requires_grad], "weight_decay": 0.0}]
     try:
         return cls(groups, lr=float(lr), **{**fixed, **kwargs})
     except TypeError as e:
