@@ -104,8 +104,8 @@ def render(d: dict, out: Path) -> str:
     lf = d.get("lr_find")
     if lf:
         if lf.get("suggestion"):
-            where = (lf.get("regime") or "outside the sweep").replace("_", " ")
-            lines.append(f"  lr-find: suggests lr {lf['suggestion']:.2g}; lr {t['lr']:g} is {where}")
+            where = f"the sweep's {lf['regime'].replace('_', '-')} range" if lf.get("regime") else "outside the sweep"
+            lines.append(f"  lr-find: suggests lr {lf['suggestion']:.2g} (lr {t['lr']:g} falls in {where})")
         else:
             lines.append("  lr-find: the loss fell at no rate of the sweep: the learning rate is not what holds it back")
     findings = d["findings"]

@@ -1,10 +1,11 @@
 """``Probes``: a Trainer callback that watches ANY ``nn.Module`` train.
 
 Every ``every`` steps (plus the first and the last) it records, per layer: activation mean /
-std / min / max / dead / saturated fractions, the gradient norm and std, the weight norm and
-std, and the update/weight ratio ||dtheta|| / ||theta|| of that step (CS231n: ~1e-3 is
-healthy). Every ``hist_every`` steps (and the first) it adds the slow-changing, costlier ones:
-activation histograms and the row spread of each weight (~0: symmetric units).
+std / min / max / dead / saturated fractions, the gradient norm (and its ratio to the output
+layer's), the weight norm, and the update/weight ratio ||dtheta|| / ||theta|| of that step
+(CS231n: ~1e-3 is healthy). Every ``hist_every`` steps (and the first) it adds the
+slow-changing ones, which cost extra passes over the weights: activation histograms, the
+gradient std, the weight std and the row spread of each weight (~0: symmetric units).
 
 Activations called as functions (``F.relu(self.fc(x))``) are seen too, through a
 ``TorchFunctionMode`` active during the sampled forward (``trainlab.diagnose.functional``).
@@ -162,11 +163,11 @@ class Probes(Callback):
         self._has_grad = np.array([p.grad is not None for p in params], dtype=bool)
         grads = [p.grad if p.grad is not None else torch.zeros((), device=p.device) for p in params]
         with torch.no_grad():
-            self._scalars = [*torch._foreach_norm(grads), *(g.sum() for g in grads),
-                             *torch._foreach_norm(params)] if params else []
-            for _, w, _, r in self._weights:  # the main weight's sum (-> std); row spread at histogram steps
-                spread = projection_std(w, r) if r is not None and self._hist else self._nan(w.device)
-                self._scalars += [w.detach().sum(), spread]
+            self._scalars = [*torch._foreach_norm(grads), *torch._foreach_norm(params)] if params else []
+            if self._hist:  # the slow-changing ones: sums for the stds, and the row spread
+                self._scalars += [g.sum() for g in grads]
+                for _, w, _, r in self._weights:
+                    self._scalars += [w.detach().sum(), projection_std(w, r) if r is not None else self._nan(w.device)]
             if self._buffers is None:
                 self._buffers = [torch.empty_like(p) for p in params]
             if params:
@@ -207,10 +208,12 @@ class Probes(Callback):
             hist[key] = flat[i:i + self.bins].tolist()
             i += self.bins
         n, nw = len(self._params), len(self._weights)
-        gnorm, gsum, pnorm = (flat[i + j * n:i + (j + 1) * n] for j in range(3))
-        i += 3 * n
-        wst = flat[i:i + 2 * nw].reshape(nw, 2)
-        i += 2 * nw
+        gnorm, pnorm = flat[i:i + n], flat[i + n:i + 2 * n]
+        i += 2 * n
+        gsum, wst = np.full(n, math.nan), np.full((nw, 2), math.nan)
+        if self._hist:
+            gsum, wst = flat[i:i + n], flat[i + n:i + n + 2 * nw].reshape(nw, 2)
+            i += n + 2 * nw
         dnorm = flat[i:i + n]
         i += n
         record = {"step": step, "loss": float(flat[i]) if has_loss else None, "acts": acts,
@@ -241,7 +244,7 @@ class Probes(Callback):
                 "weight_std": math.sqrt(max(rms ** 2 - mean ** 2, 0.0)),
                 "update_ratio": math.sqrt(d2[li] / p2[li]) if p2[li] > 0 else math.nan,
                 # ~1 for random weights, 0 when all units share their incoming weights
-                "row_spread": proj / (rms * math.sqrt(w[0].numel())) if rms > 0 else (0.0 if r is not None else math.nan)}
+                "row_spread": proj / (rms * math.sqrt(w[0].numel())) if rms > 0 or r is None else 0.0}
         ref = out.get(self.log.output_layer, {}).get("grad_norm", math.nan)
         for row in out.values():
             row["grad_rel"] = row["grad_norm"] / ref if math.isfinite(ref) and ref > 0 else math.nan
