@@ -131,10 +131,7 @@ class StackedTrainer:
     # ---- setup (the Trainer's plan) --------------------------------------------------------
     def _plan(self, n_train: int) -> None:
         cfg = self.config
-        self.batch_size = min(cfg.batch_size or n_train, n_train)
-        self.steps_per_epoch = math.ceil(n_train / self.batch_size)
-        self.total_steps = cfg.steps if cfg.steps is not None else cfg.epochs * self.steps_per_epoch
-        self.log_every = cfg.log_every or max(self.steps_per_epoch, math.ceil(self.total_steps / 100))
+        self.batch_size, self.steps_per_epoch, self.total_steps, self.log_every = _trainer.plan_steps(cfg, n_train)
         if self.scheduler is None:
             self.scheduler = schedules.build(cfg.schedule, self.optimizer, self.total_steps)
 

@@ -33,6 +33,14 @@ MODE_FREE = {nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Flatten, nn.Identity
              nn.AvgPool2d, Maxout, Network, Residual, Parallel}
 
 
+def plan_steps(cfg: TrainConfig, n_train: int) -> tuple[int, int, int, int]:
+    """(batch size, steps per epoch, total steps, log interval) for ``n_train`` samples."""
+    batch_size = min(cfg.batch_size or n_train, n_train)
+    per_epoch = math.ceil(n_train / batch_size)
+    total = cfg.steps if cfg.steps is not None else cfg.epochs * per_epoch
+    return batch_size, per_epoch, total, cfg.log_every or max(per_epoch, math.ceil(total / 100))
+
+
 def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -91,10 +99,7 @@ class Trainer:
     # ---- setup -------------------------------------------------------------------------
     def _plan(self, n_train: int) -> None:
         cfg = self.config
-        self.batch_size = min(cfg.batch_size or n_train, n_train)
-        self.steps_per_epoch = math.ceil(n_train / self.batch_size)
-        self.total_steps = cfg.steps if cfg.steps is not None else cfg.epochs * self.steps_per_epoch
-        self.log_every = cfg.log_every or max(self.steps_per_epoch, math.ceil(self.total_steps / 100))
+        self.batch_size, self.steps_per_epoch, self.total_steps, self.log_every = plan_steps(cfg, n_train)
         if self.scheduler is None:
             self.scheduler = schedules.build(cfg.schedule, self.optimizer, self.total_steps)
 
