@@ -1,0 +1,156 @@
+"""What a lab is: one lecture claim turned into an experiment that checks itself.
+
+A lab subclasses ``Lab`` and implements ``run(ctx)``. It builds its runs from trainlab's pieces,
+measures, and reports through the ``Context``:
+
+    ctx.setup(net="10 x 10 sigmoid", optimizer="sgd lr 0.1", steps=10_001)  # shown in the report
+    ctx.claim("sigmoid_stuck", "the 10-layer sigmoid net is stuck at cost ln 2",
+              passed=abs(loss - 0.6931) < 0.01, measured={"loss": loss}, expected="0.6931 (ln 2)")
+    ctx.table("seeds", "Seeds reaching accuracy 1.0", ["net", "solved"], rows)
+    ctx.record("curves", {"sigmoid": [...], "relu": [...]})   # the data behind the figure
+    ctx.note("the lecture's uniform(-1, 1) init solves 4/10 seeds")
+
+The verdict is ``pass`` only when every claim passed. A lab never loosens a check to pass: a
+claim that does not reproduce is reported as ``fail`` with its measured numbers. Figures are drawn
+from ``ctx.record``-ed data by ``trainlab.report.lab_figures`` (results are data: a report can be
+re-drawn from ``results.json`` without training again).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from trainlab.errors import ConfigError
+
+SIZES = ("quick", "standard", "full")  # quick: seconds (tests, CI); standard: the lectures default; full: the real experiment
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A claim in the lecture's own words (Korean notes in ``shared/seeds``) with an English gloss."""
+
+    source: str  # e.g. "모두를 위한 딥러닝 Lecture 10-1" or "CS231n Training NN part 1"
+    text: str  # the lecture's words, as written
+    english: str  # what it says, in English
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "text": self.text, "english": self.english}
+
+
+class Lab:
+    """Base class for labs. Class attributes describe it; ``run`` measures and claims."""
+
+    name: str = ""  # registry name, e.g. "xor-deep"
+    title: str = ""  # one line, e.g. "Deep sigmoid nets cannot learn XOR; ReLU can"
+    lecture: tuple[Quote, ...] = ()
+    data: tuple[str, ...] = ()  # data sets ``--data`` may choose; the first is the default; () = its own data
+    seeds: dict = {"quick": 3, "standard": 5, "full": 10}  # seeds per size
+
+    def default_data(self, size: str) -> str | None:
+        """The data set used when ``--data`` is not given (a lab may look at what is on disk)."""
+        return self.data[0] if self.data else None
+
+    def run(self, ctx: "Context") -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass
+class Claim:
+    id: str
+    claim: str
+    passed: bool
+    measured: Any
+    expected: Any
+    lecture: Any = None  # the lecture's own number, where it gives one
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "claim": self.claim, "passed": bool(self.passed),
+                "measured": jsonable(self.measured), "expected": jsonable(self.expected),
+                "lecture": jsonable(self.lecture)}
+
+
+@dataclass
+class Context:
+    """What a running lab sees: its size, seeds, data set, and where to put what it measured."""
+
+    lab: Lab
+    size: str
+    seeds: list[int]
+    data: str | None
+    device: str = "cpu"
+    on_step: Callable[[str], None] | None = None
+    claims: list[Claim] = field(default_factory=list)
+    tables: list[dict] = field(default_factory=list)
+    records: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    setup_info: dict = field(default_factory=dict)
+    t0: float = field(default_factory=time.perf_counter)
+
+    @property
+    def quick(self) -> bool:
+        return self.size == "quick"
+
+    def pick(self, quick: Any, standard: Any, full: Any = None) -> Any:
+        """A value by size (``full`` defaults to ``standard``)."""
+        return {"quick": quick, "standard": standard, "full": standard if full is None else full}[self.size]
+
+    def step(self, text: str) -> None:
+        """Progress: what the lab is doing now (shown while ``lectures`` runs)."""
+        if self.on_step is not None:
+            self.on_step(text)
+
+    def setup(self, **items: Any) -> None:
+        self.setup_info.update({k: jsonable(v) for k, v in items.items()})
+
+    def claim(self, id: str, claim: str, passed: bool, measured: Any, expected: Any, lecture: Any = None) -> bool:
+        if any(c.id == id for c in self.claims):
+            raise ValueError(f"claim {id!r} made twice in lab {self.lab.name!r}")
+        self.claims.append(Claim(id, claim, bool(passed), measured, expected, lecture))
+        return bool(passed)
+
+    def table(self, id: str, title: str, columns: list[str], rows: list[list[Any]]) -> None:
+        for row in rows:
+            if len(row) != len(columns):
+                raise ValueError(f"table {id!r}: row {row!r} has {len(row)} cells for {len(columns)} columns")
+        self.tables.append({"id": id, "title": title, "columns": list(columns), "rows": jsonable(rows)})
+
+    def record(self, key: str, value: Any) -> None:
+        """Data behind a figure (lists, numbers, dicts; tensors and arrays become lists)."""
+        self.records[key] = jsonable(value)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+def jsonable(x: Any) -> Any:
+    """Tensors, arrays and numpy scalars as plain JSON values; NaN/inf as strings ("nan", "inf")."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    if isinstance(x, np.ndarray):
+        return jsonable(x.tolist())
+    if isinstance(x, (np.floating, float)):
+        x = float(x)
+        return x if math.isfinite(x) else str(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if x is None or isinstance(x, (bool, int, str)):
+        return x
+    raise TypeError(f"cannot store {type(x).__name__} in a lab result: {x!r}")
+
+
+def check_size(size: str) -> str:
+    if size not in SIZES:
+        raise ConfigError(f"unknown lab size {size!r}; valid sizes: {', '.join(SIZES)}")
+    return size

@@ -1,0 +1,74 @@
+"""Run one lab: resolve its size, seeds and data set, call it, and collect its result as data.
+
+    result = run_lab("xor-deep", size="quick")
+    result["verdict"], [c["passed"] for c in result["claims"]]
+
+The result follows the lab JSON schema ``{"lab", "title", "quick", "size", "data", "seeds",
+"claims": [{"id", "claim", "passed", "measured", "expected", "lecture"}], "verdict", "figures",
+"seconds", ...}``; ``figures`` is filled by ``trainlab.report.lectures`` when it draws them.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+import traceback
+from typing import Callable
+
+import torch
+
+from trainlab.errors import ConfigError
+from trainlab.labs.base import Context, check_size
+from trainlab.labs.registry import LABS
+
+
+def resolve_seeds(lab, size: str, seeds) -> list[int]:
+    if seeds is None:
+        return list(range(lab.seeds[size]))
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ConfigError(f"--seeds must be a positive integer, got {seeds}")
+        return list(range(seeds))
+    seeds = list(seeds)
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        raise ConfigError(f"seeds: expected a positive count or a list of integers, got {seeds!r}")
+    return seeds
+
+
+def resolve_data(lab, size: str, data: str | None) -> str | None:
+    if data is None:
+        return lab.default_data(size)
+    if not lab.data:
+        raise ConfigError(f"lab {lab.name!r} makes its own data; it takes no --data (got {data!r})")
+    if data not in lab.data:
+        raise ConfigError(f"lab {lab.name!r} cannot run on data set {data!r}; valid data sets: {', '.join(lab.data)}")
+    return data
+
+
+def run_lab(name: str, size: str = "standard", seeds=None, data: str | None = None, device: str = "cpu",
+            on_step: Callable[[str], None] | None = None, catch: bool = False) -> dict:
+    """Run lab ``name`` and return its result dict (verdict ``pass`` only if every claim passed).
+
+    ``catch=True`` (used by ``lectures``): a lab that crashes gives a ``fail`` result carrying the
+    error instead of stopping the other labs. User mistakes (``ConfigError``) always raise.
+    """
+    lab = LABS.lookup(name)()
+    size = check_size(size)
+    ctx = Context(lab, size, resolve_seeds(lab, size, seeds), resolve_data(lab, size, data), device, on_step)
+    error = None
+    try:
+        lab.run(ctx)
+    except ConfigError:
+        raise
+    except Exception as e:  # a bug in a lab (or a diverged run nobody expected): report it, loudly
+        if not catch:
+            raise
+        error = f"{type(e).__name__}: {e}\n{traceback.format_exc()}"
+    claims = [c.to_dict() for c in ctx.claims]
+    passed = error is None and bool(claims) and all(c["passed"] for c in claims)
+    return {"lab": lab.name, "title": lab.title, "quick": size == "quick", "size": size, "data": ctx.data,
+            "seeds": ctx.seeds, "claims": claims, "verdict": "pass" if passed else "fail", "figures": [],
+            "seconds": round(time.perf_counter() - ctx.t0, 2), "lecture": [q.to_dict() for q in lab.lecture],
+            "setup": ctx.setup_info, "tables": ctx.tables, "records": ctx.records, "notes": ctx.notes,
+            "error": error, "environment": {"torch": torch.__version__, "threads": torch.get_num_threads(),
+                                            "device": device, "python": platform.python_version()}}
