@@ -1,0 +1,107 @@
+"""``trainlab lab list [--json]`` and ``trainlab lab run NAME [--quick | --size S] [--seeds N]
+[--data NAME] [--out DIR] [--json]`` (exit 0 when every claim passes, 1 when any fails)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from trainlab.errors import ConfigError
+
+NAME = "lab"
+HELP = "list the labs, or run one: a lecture claim as an experiment with a figure and a verdict"
+SIZES = ("quick", "standard", "full")  # trainlab.labs.SIZES (a test keeps them equal); no torch import here
+
+
+def add_arguments(p) -> None:
+    sub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
+    ls = sub.add_parser("list", help="the labs, in lecture order")
+    ls.add_argument("--json", action="store_true", help="print a JSON list of {name, title, data, seeds}")
+    run_ = sub.add_parser("run", help="run one lab")
+    run_.add_argument("name", help="the lab (see `trainlab lab list`)")
+    add_size_arguments(run_)
+    run_.add_argument("--seeds", type=int, metavar="N", help="number of seeds (default: the lab's, per size)")
+    run_.add_argument("--data", metavar="NAME", help="data set, among those the lab accepts")
+    run_.add_argument("--out", metavar="DIR", help="where result.json and the figures go (default runs/lab-NAME-TIME)")
+    run_.add_argument("--device", default="cpu", help="cpu (default) | cuda | auto")
+    run_.add_argument("--json", action="store_true", help="print result.json instead of a summary")
+
+
+def add_size_arguments(p) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--quick", action="store_const", const="quick", dest="size",
+                   help="the quick size: seconds per lab (what the tests run)")
+    g.add_argument("--size", choices=SIZES, default="standard",
+                   help="quick | standard (default; the whole report in about 10 min on 2 cores) | full (the real experiments)")
+
+
+def run(args) -> int:
+    if args.action == "list":
+        return list_labs(args.json)
+    if args.action == "run":
+        return run_lab(args)
+    raise ConfigError("give an action: `trainlab lab list` or `trainlab lab run NAME`")
+
+
+def list_labs(as_json: bool) -> int:
+    from trainlab.labs import LABS
+
+    rows = [{"name": n, "title": LABS.lookup(n).title, "data": list(LABS.lookup(n).data),
+             "seeds": dict(LABS.lookup(n).seeds)} for n in LABS.names()]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+    else:
+        width = max(len(r["name"]) for r in rows)
+        print("\n".join(f"{r['name']:<{width}}  {r['title']}" for r in rows))
+    return 0
+
+
+def run_lab(args) -> int:
+    from trainlab.labs import LABS
+    from trainlab.report.lectures import printer, run_one
+
+    LABS.lookup(args.name)  # unknown name: one line listing the labs, before anything is created
+    out = fresh_dir(args.out, f"lab-{args.name}", "result.json")
+    result = run_one(args.name, out, size=args.size, seeds=args.seeds, data=args.data, device=args.device,
+                     say=None if args.json else printer())
+    print(json.dumps(result, indent=2) if args.json else summary(result, out))
+    return 0 if result["verdict"] == "pass" else 1
+
+
+def fresh_dir(out: str | None, stem: str, marker: str) -> Path:
+    """``out``, or ``runs/STEM-TIME``; never one that already holds results (no lost data)."""
+    if out is None:
+        return Path("runs") / f"{stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    path = Path(out)
+    if (path / marker).exists():
+        raise ConfigError(f"--out {path} already holds results ({marker}); choose another folder")
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"--out {path} is a file, not a folder")
+    return path
+
+
+def summary(result: dict, out: Path) -> str:
+    lines = [f"{result['lab']}: {result['title']}",
+             f"  size {result['size']}, data {result['data'] or '(own)'}, seeds {len(result['seeds'])}, "
+             f"{result['seconds']:.1f} s"]
+    for c in result["claims"]:
+        mark = "PASS" if c["passed"] else "FAIL"
+        lines.append(f"  {mark}  {c['claim']}")
+        lines.append(f"        measured {short(c['measured'])}; expected {short(c['expected'])}"
+                     + (f"; the lecture: {short(c['lecture'])}" if c.get("lecture") is not None else ""))
+    if result.get("error"):
+        lines.append("  the lab crashed: " + result["error"].splitlines()[0])
+    lines.append(f"verdict: {result['verdict']}  ({out / 'result.json'}; figures: "
+                 f"{', '.join(result['figures']) or 'none'})")
+    return "\n".join(lines)
+
+
+def short(v, limit: int = 160) -> str:
+    if isinstance(v, float):
+        text = f"{v:.4g}"
+    elif isinstance(v, dict):
+        text = ", ".join(f"{k}={short(x, 40)}" for k, x in v.items())
+    else:
+        text = str(v)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,32 @@
+"""``trainlab lectures [--quick | --size S] [--out DIR] [--only a,b]``: every lab, one HTML report."""
+
+from __future__ import annotations
+
+from trainlab.cli.lab_cmd import add_size_arguments, fresh_dir
+
+NAME = "lectures"
+HELP = "run every lab and write one self-contained HTML report (the main job)"
+
+
+def add_arguments(p) -> None:
+    add_size_arguments(p)
+    p.add_argument("--out", metavar="DIR", help="report folder (default runs/lectures-SIZE-TIME)")
+    p.add_argument("--only", metavar="LABS", help="comma-separated lab names (default: every lab)")
+    p.add_argument("--seeds", type=int, metavar="N", help="seeds per lab (default: each lab's, per size)")
+    p.add_argument("--device", default="cpu", help="cpu (default) | cuda | auto")
+
+
+def run(args) -> int:
+    from trainlab.report.lectures import lectures, printer
+
+    names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+    out = fresh_dir(args.out, f"lectures-{args.size}", "results.json")
+    report = lectures(out, size=args.size, names=names, seeds=args.seeds, device=args.device, say=printer())
+    labs = report["labs"]
+    width = max(len(r["lab"]) for r in labs)
+    for r in labs:
+        n = sum(c["passed"] for c in r["claims"])
+        print(f"{r['lab']:<{width}}  {r['verdict']:<4}  {n}/{len(r['claims'])} claims  {r['seconds']:7.1f} s")
+    passed = sum(r["verdict"] == "pass" for r in labs)
+    print(f"{passed}/{len(labs)} labs pass in {report['seconds']:.0f} s; report: {out / 'report.html'}")
+    return 0 if passed == len(labs) else 1
