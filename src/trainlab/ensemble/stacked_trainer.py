@@ -16,7 +16,6 @@ the means; the run stops with a diagnosis only when every member has diverged.
 from __future__ import annotations
 
 import math
-import random
 import time
 
 import torch
@@ -28,16 +27,17 @@ from trainlab.ensemble.per_model import MemberLoss, MemberSteps, clip_grad_norm_
 from trainlab.ensemble.stack import StackedModel, _check_list
 from trainlab.errors import ConfigError
 from trainlab.registry import call_with_kwargs
-from trainlab.train import losses, optim, schedules
+from trainlab.train import losses, optim
 from trainlab.train import trainer as _trainer
 from trainlab.train.callbacks import Callback, CallbackList
 from trainlab.train.config import TrainConfig
+from trainlab.train.loop import Loop
 
 DATA_ORDERS = ("per_model", "shared")
 HPARAMS = ("lr", "weight_decay")  # per-member training hyperparameters (init_scale: at build)
 
 
-class StackedTrainer:
+class StackedTrainer(Loop):
     """``StackedTrainer(stack, config).fit(train, val)``; ``evaluate(split)`` -> per-member lists.
 
     ``hparams``: optional per-member ``{"lr": [K], "weight_decay": [K]}``; ``seeds``: the
@@ -128,56 +128,9 @@ class StackedTrainer:
         decoupled = optim.OPTIMIZERS.split(self.config.optimizer)[0] == "adamw"
         return MemberSteps(self.optimizer, params, decays, scale, decoupled)
 
-    # ---- setup (the Trainer's plan) --------------------------------------------------------
-    def _plan(self, n_train: int) -> None:
-        cfg = self.config
-        self.batch_size, self.steps_per_epoch, self.total_steps, self.log_every = _trainer.plan_steps(cfg, n_train)
-        if self.scheduler is None:
-            self.scheduler = schedules.build(cfg.schedule, self.optimizer, self.total_steps)
-
-    # ---- the loop ------------------------------------------------------------------------
-    def fit(self, train: Split, val: Split | None = None) -> "StackedTrainer":
-        train, val = train.to(self.device), val.to(self.device) if val is not None else None
-        train = Split(train.x, self._targets(train.x, train.y))  # e.g. BCE's float (N, 1), once
-        self._plan(len(train))
-        if self._resume_state is not None:
-            self._restore(self._resume_state)
-        self.val, self.t0 = val, time.perf_counter()
-        self.model.train()
-        self._losses, self._pending = self._pending, []
-        cb, total, per_epoch = self.callbacks, self.total_steps, self.steps_per_epoch
-        try:
-            cb("on_fit_start", self)
-            while True:  # one iteration per step, as the Trainer
-                if self.batch_in_epoch == per_epoch:
-                    self.batch_in_epoch = 0
-                    self.epoch += 1
-                    cb("on_epoch_end", self)
-                if self.step >= total or self.stop_training:
-                    break
-                if self.batch_in_epoch == 0:
-                    self._new_epoch(len(train))
-                    cb("on_epoch_start", self)
-                xb, yb, shared = self._batch(train)
-                cb("on_batch_start", self)
-                self._train_step(xb, yb, shared)
-                cb("on_step_end", self)
-            self.metrics = None
-            self._restore_frozen_buffers()
-            cb("on_fit_end", self)
-        except BaseException as exc:
-            cb("on_exception", self, exc)
-            raise
-        return self
-
-    @torch.no_grad()
-    def _targets(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Targets in the form the loss consumes (needs the members' output width)."""
-        was_training = self.model.training
-        self.model.eval()
-        n_out = self.model(x[:2]).shape[-1]
-        self.model.train(was_training)
-        return self.loss.prepare(y, n_out)
+    # ---- the loop (Loop.fit, as the Trainer's) ----------------------------------------------
+    def _before_fit_end(self) -> None:
+        self._restore_frozen_buffers()
 
     def _new_epoch(self, n: int) -> None:
         if self.batch_size >= n:
@@ -187,7 +140,7 @@ class StackedTrainer:
         else:  # (K, N): member k's permutation, drawn as its own Trainer would
             self.perm = torch.stack([torch.randperm(n, generator=g) for g in self.shuffles]).to(self.device)
 
-    def _batch(self, data: Split) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    def _next_batch(self, data: Split) -> tuple[torch.Tensor, torch.Tensor, bool]:
         if self.perm is None:
             return data.x, data.y, True
         i = self.batch_in_epoch * self.batch_size
@@ -282,55 +235,24 @@ class StackedTrainer:
             for n, v in saved.items():
                 buffers[n][k].copy_(v)
 
-    # ---- checkpoints ---------------------------------------------------------------------
-    def state_dict(self) -> dict:
-        """Everything needed to continue exactly (loadable with ``weights_only=True``)."""
-        return {
-            "model": self.model.state_dict(), "member_rng": self.model.rng_state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            "step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
-            "perm": self.perm.cpu() if self.perm is not None else None,
-            "rng": {"torch": torch.get_rng_state(), "shuffles": [g.get_state() for g in self.shuffles],
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-                    "numpy": _trainer._numpy_state(), "python": _trainer._python_state()},
-            "callbacks": [c.state_dict() for c in self.callbacks],
-            "history": self.history,
-            "pending_losses": torch.stack(self._losses).cpu() if self._losses else torch.zeros(0, self.k),
-            "stop_training": self.stop_training, "stop_reason": self.stop_reason,
-            "scale": self._steps.scale.cpu(), "diverged": dict(self.diverged), "stopped": dict(self.stopped),
-            "frozen_buffers": self._frozen_buffers,
-        }
+    # ---- checkpoints (Loop.state_dict / load_state_dict, plus the members' own state) ------
+    def _extra_state(self, state: dict) -> None:
+        state["rng"]["shuffles"] = [g.get_state() for g in self.shuffles]
+        state.update({"member_rng": self.model.rng_state_dict(), "scale": self._steps.scale.cpu(),
+                      "diverged": dict(self.diverged), "stopped": dict(self.stopped),
+                      "frozen_buffers": self._frozen_buffers})
 
-    def load_state_dict(self, state: dict) -> None:
-        """Queue a checkpoint to be restored when ``fit`` starts (it needs the run plan first)."""
-        self._resume_state = state
+    def _no_losses(self) -> torch.Tensor:
+        return torch.zeros(0, self.k)
 
-    def _restore(self, s: dict) -> None:
-        self.model.load_state_dict(s["model"])
+    def _restore_extra(self, s: dict) -> None:
         self.model.load_rng_state_dict(s["member_rng"])
-        self.optimizer.load_state_dict(s["optimizer"])
-        if self.scheduler is not None and s["scheduler"] is not None:
-            self.scheduler.load_state_dict(s["scheduler"])
-        self.step, self.epoch, self.batch_in_epoch = s["step"], s["epoch"], s["batch_in_epoch"]
-        self.perm = s["perm"].to(self.device) if s["perm"] is not None else None
-        torch.set_rng_state(s["rng"]["torch"])
         for g, st in zip(self.shuffles, s["rng"]["shuffles"]):
             g.set_state(st)
-        if s["rng"]["cuda"] is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(s["rng"]["cuda"])
-        _trainer._set_numpy_state(s["rng"]["numpy"])
-        random.setstate(_trainer._decode_python_state(s["rng"]["python"]))
-        for c, cs in zip(self.callbacks, s["callbacks"]):
-            c.load_state_dict(cs)
-        self.history = list(s["history"])
-        self.stop_training, self.stop_reason = s["stop_training"], s["stop_reason"]
-        self._pending = [t.to(self.device) for t in s["pending_losses"]]
         self._steps.scale.copy_(s["scale"].to(self.device))
         self._steps.refresh()
         self.diverged, self.stopped = dict(s["diverged"]), dict(s["stopped"])
         self._frozen_buffers = {k: {n: v.to(self.device) for n, v in d.items()} for k, d in s["frozen_buffers"].items()}
-        self._resume_state = None
 
 
 def _mean(values: list[float], live: list[int]) -> float:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import random
 import time
-from typing import Any
 
 import numpy as np
 import torch
@@ -22,23 +21,16 @@ from trainlab.data.base import Split
 from trainlab.nn import Maxout, Network, Parallel, Residual
 from trainlab.errors import ConfigError
 from trainlab.registry import call_with_kwargs
-from trainlab.train import losses, optim, schedules
+from trainlab.train import losses, optim
 from trainlab.train.callbacks import Callback, CallbackList, EarlyStopping, NonFiniteGuard
 from trainlab.train.config import TrainConfig
+from trainlab.train.loop import Loop, plan_steps  # noqa: F401 (plan_steps: part of this module's API)
 
 
 MODE_FREE = {nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Flatten, nn.Identity, nn.Sequential,
              nn.ModuleList, nn.ReLU, nn.Sigmoid, nn.Tanh, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU,
              nn.GELU, nn.SiLU, nn.Mish, nn.Softplus, nn.Hardtanh, nn.LayerNorm, nn.MaxPool2d,
              nn.AvgPool2d, Maxout, Network, Residual, Parallel}
-
-
-def plan_steps(cfg: TrainConfig, n_train: int) -> tuple[int, int, int, int]:
-    """(batch size, steps per epoch, total steps, log interval) for ``n_train`` samples."""
-    batch_size = min(cfg.batch_size or n_train, n_train)
-    per_epoch = math.ceil(n_train / batch_size)
-    total = cfg.steps if cfg.steps is not None else cfg.epochs * per_epoch
-    return batch_size, per_epoch, total, cfg.log_every or max(per_epoch, math.ceil(total / 100))
 
 
 def resolve_device(device: str) -> torch.device:
@@ -57,7 +49,7 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-class Trainer:
+class Trainer(Loop):
     """``Trainer(model, config).fit(train, val)``; ``evaluate(split)``; ``state_dict()`` for resume."""
 
     def __init__(self, model: nn.Module, config: TrainConfig | dict | None = None, *,
@@ -96,54 +88,18 @@ class Trainer:
         # when no module behaves differently in training and evaluation.
         self._mode_matters = any(type(m) not in MODE_FREE for m in model.modules())
 
-    # ---- setup -------------------------------------------------------------------------
-    def _plan(self, n_train: int) -> None:
-        cfg = self.config
-        self.batch_size, self.steps_per_epoch, self.total_steps, self.log_every = plan_steps(cfg, n_train)
-        if self.scheduler is None:
-            self.scheduler = schedules.build(cfg.schedule, self.optimizer, self.total_steps)
-
-    # ---- the loop ----------------------------------------------------------------------
-    def fit(self, train: Split, val: Split | None = None) -> "Trainer":
-        train, val = train.to(self.device), val.to(self.device) if val is not None else None
-        train = Split(train.x, self._targets(train.x, train.y))  # e.g. BCE's float (N, 1), once
-        self._plan(len(train))
-        if self._resume_state is not None:
-            self._restore(self._resume_state)
-        elif self.step == 0 and hasattr(self.model, "data_init"):  # LSUV: one real batch, once
+    # ---- the loop (Loop.fit) ---------------------------------------------------------------
+    def _before_first_step(self, train: Split) -> None:
+        if hasattr(self.model, "data_init"):  # LSUV: one real batch, once
             self.model.data_init(train.x[: min(len(train), 512)])
-        self.val, self.t0 = val, time.perf_counter()
-        self.model.train()
-        self._losses, self._pending = self._pending, []
-        cb, total, per_epoch = self.callbacks, self.total_steps, self.steps_per_epoch
-        try:
-            cb("on_fit_start", self)
-            while True:  # one iteration per step
-                if self.batch_in_epoch == per_epoch:  # an epoch ended (also: resumed at its end)
-                    self.batch_in_epoch = 0
-                    self.epoch += 1
-                    cb("on_epoch_end", self)
-                if self.step >= total or self.stop_training:
-                    break
-                if self.batch_in_epoch == 0:
-                    self._new_epoch(len(train))
-                    cb("on_epoch_start", self)
-                xb, yb = (train.x, train.y) if self.perm is None else self._batch(train)
-                cb("on_batch_start", self)
-                self._train_step(xb, yb)
-                cb("on_step_end", self)
-            self.metrics = None
-            cb("on_fit_end", self)
-        except BaseException as exc:
-            cb("on_exception", self, exc)
-            raise
-        return self
 
     def _new_epoch(self, n: int) -> None:
         full = self.batch_size >= n
         self.perm = None if full else batching.permutation(n, self.shuffle, self.device)
 
-    def _batch(self, data: Split) -> tuple[torch.Tensor, torch.Tensor]:
+    def _next_batch(self, data: Split) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.perm is None:
+            return data.x, data.y
         return batching.take(data.x, data.y, self.perm, self.batch_in_epoch, self.batch_size)
 
     def _train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
@@ -210,74 +166,9 @@ class Trainer:
         n = max(1, len(data))
         return {"loss": totals[0] / n, "accuracy": totals[1] / n} if classify else {"loss": totals[0] / n}
 
-    @torch.no_grad()
-    def _targets(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Targets in the form the loss consumes (needs the network's output width)."""
-        was_training = self.model.training
-        self.model.eval()
-        n_out = self.model(x[:2]).shape[-1]
-        self.model.train(was_training)
-        return self.loss.prepare(y, n_out)
+    # ---- checkpoints (Loop.state_dict / load_state_dict) --------------------------------
+    def _extra_state(self, state: dict) -> None:
+        state["rng"]["shuffle"] = self.shuffle.get_state()
 
-    # ---- checkpoints -------------------------------------------------------------------
-    def state_dict(self) -> dict:
-        """Everything needed to continue exactly: weights, optimizer, schedule, RNG, position."""
-        return {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            "step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
-            "perm": self.perm.cpu() if self.perm is not None else None,
-            "rng": {"torch": torch.get_rng_state(), "shuffle": self.shuffle.get_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-                    "numpy": _numpy_state(), "python": _python_state()},
-            "callbacks": [c.state_dict() for c in self.callbacks],
-            "history": self.history,
-            # losses since the last logged step, so the next logged mean matches an unbroken run
-            "pending_losses": torch.stack(self._losses).cpu() if self._losses else torch.zeros(0),
-            "stop_training": self.stop_training, "stop_reason": self.stop_reason,
-        }
-
-    def load_state_dict(self, state: dict) -> None:
-        """Queue a checkpoint to be restored when ``fit`` starts (it needs the run plan first)."""
-        self._resume_state = state
-
-    def _restore(self, s: dict) -> None:
-        self.model.load_state_dict(s["model"])
-        self.optimizer.load_state_dict(s["optimizer"])
-        if self.scheduler is not None and s["scheduler"] is not None:
-            self.scheduler.load_state_dict(s["scheduler"])
-        self.step, self.epoch, self.batch_in_epoch = s["step"], s["epoch"], s["batch_in_epoch"]
-        self.perm = s["perm"].to(self.device) if s["perm"] is not None else None
-        torch.set_rng_state(s["rng"]["torch"])
+    def _restore_extra(self, s: dict) -> None:
         self.shuffle.set_state(s["rng"]["shuffle"])
-        if s["rng"]["cuda"] is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(s["rng"]["cuda"])
-        _set_numpy_state(s["rng"]["numpy"])
-        random.setstate(_decode_python_state(s["rng"]["python"]))
-        for c, cs in zip(self.callbacks, s["callbacks"]):
-            c.load_state_dict(cs)
-        self.history = list(s["history"])
-        self.stop_training, self.stop_reason = s["stop_training"], s["stop_reason"]
-        self._pending = [t.to(self.device) for t in s["pending_losses"]]
-        self._resume_state = None
-
-
-# RNG states as plain tensors/lists so checkpoints load with weights_only=True
-def _numpy_state() -> dict:
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    return {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-            "has_gauss": int(has_gauss), "cached": float(cached)}
-
-
-def _set_numpy_state(s: dict) -> None:
-    np.random.set_state(("MT19937", s["keys"].numpy().astype(np.uint32), s["pos"], s["has_gauss"], s["cached"]))
-
-
-def _python_state() -> list:
-    version, internal, gauss = random.getstate()
-    return [version, list(internal), gauss]
-
-
-def _decode_python_state(s: list) -> tuple:
-    return (s[0], tuple(s[1]), s[2])
