@@ -2,18 +2,13 @@
 net, the grid's cells) and its quick run (slow): batch norm trains in more (init scale, lr)
 cells, train and eval mode differ, running statistics converge, and the figures are drawn."""
 
-import re
-from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
 from trainlab.labs import batchnorm_checks as checks
-from trainlab.labs.batchnorm import BatchNorm
 from trainlab.labs.batchnorm_grid import CURVE_CELL, LRS, SCALES, cells, run_spec
-
-SEEDS_DIR = Path("/work/shared/seeds")
 
 
 def _net(bn: bool = True) -> nn.Module:
@@ -60,14 +55,6 @@ def test_running_stats_converge_on_fixed_weights_and_not_before():
 def test_a_net_without_batchnorm_is_refused():
     with pytest.raises(ValueError, match="no batch-norm"):
         checks.first_batchnorm(_net(bn=False))
-
-
-def test_quotes_are_the_lectures_words():
-    if not SEEDS_DIR.is_dir():
-        pytest.skip("lecture notes not available")
-    notes = re.sub(r"\s+", " ", " ".join(p.read_text() for p in SEEDS_DIR.glob("*.txt")))
-    for q in BatchNorm.lecture:
-        assert re.sub(r"\s+", " ", q.text) in notes, q.text
 
 
 @pytest.mark.slow

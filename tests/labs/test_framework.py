@@ -2,6 +2,8 @@
 
 import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -120,3 +122,22 @@ def test_cli_sizes_match_the_library():
     from trainlab.cli import lab_cmd
 
     assert lab_cmd.SIZES == SIZES
+
+
+NOTES = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"  # the lecture notes, beside the checkout
+
+
+def _squash(text: str) -> str:
+    """Whitespace runs as one space; markdown emphasis (``**bold**``) dropped."""
+    return re.sub(r"\s+", " ", text.replace("**", ""))
+
+
+@pytest.mark.parametrize("name", list(ORDER))
+def test_quotes_are_the_lectures_own_words(name):
+    """Every quote (its parts, where it elides with ' ... ') appears word for word in the notes."""
+    if not NOTES.is_dir():
+        pytest.skip(f"lecture notes not found at {NOTES}")
+    notes = _squash(" ".join(p.read_text() for p in NOTES.glob("*.txt")))
+    for quote in LABS.lookup(name).lecture:
+        for part in quote.text.split(" ... "):
+            assert _squash(part) in notes, (name, part)

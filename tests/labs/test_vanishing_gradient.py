@@ -3,15 +3,11 @@ sigmoid's first layer gets orders of magnitude less gradient than its output lay
 stays within one order, at depths 10 and 20."""
 
 import math
-import re
-from pathlib import Path
 
 import pytest
 
 from trainlab.labs.common import layer_stats
-from trainlab.labs.vanishing_gradient import DEPTHS, NETS, VanishingGradient, gradient_profile, net_spec
-
-SEEDS_DIR = Path("/work/shared/seeds")
+from trainlab.labs.vanishing_gradient import DEPTHS, NETS, gradient_profile, net_spec
 
 
 def _records():
@@ -45,15 +41,6 @@ def test_net_spec_pairs_each_activation_with_its_init():
     assert net_spec("relu", 20, 5)["model"]["mlp"]["init"] == "he_normal"
     assert net_spec("sigmoid", 10, 5)["model"]["mlp"]["init"] == "xavier_uniform"
     assert net_spec("tanh", 10, 5)["model"]["mlp"]["depth"] == 10
-
-
-def test_quotes_are_the_lectures_words():
-    if not SEEDS_DIR.is_dir():
-        pytest.skip("lecture notes not available")
-    notes = re.sub(r"\s+", " ", " ".join(p.read_text() for p in SEEDS_DIR.glob("*.txt")))
-    for q in VanishingGradient.lecture:
-        for part in q.text.split(" ... "):
-            assert re.sub(r"\s+", " ", part) in notes, part
 
 
 @pytest.mark.slow

@@ -47,7 +47,7 @@ class Babysitting(Lab):
     name = "babysitting"
     title = "Babysitting the learning process: loss at init, overfit 20 samples, find the learning rate"
     lecture = (
-        Quote(CS231N, "Step 1 : Preprocess the data 데이터 전처리 / Step 2 : Choose the architecture",
+        Quote(CS231N, "Step 1 : Preprocess the data 데이터 전처리 ... Step 2 : Choose the architecture",
               "Babysitting the learning process: preprocess the data, choose the architecture, then "
               "check the loss and train with a few learning rates."),
         Quote(CS231N, "learning rate=1e-6 (작음) => loss not going down",

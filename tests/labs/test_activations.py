@@ -1,0 +1,82 @@
+"""The ``activations`` lab: ten activations in one deep MLP on MNIST-1D (quick size)."""
+
+import math
+
+import pytest
+import torch
+
+from trainlab.labs.activations import (ACTIVATIONS, RELU_FAMILY, deep_mlp, did_not_converge, init_for)
+from trainlab.labs.common import diff_se
+from trainlab.nn import build
+
+CLAIMS = {"sigmoid_fails", "others_converge", "relu_family_ge_tanh", "maxout_ge_tanh"}
+
+
+def test_deep_mlp_has_the_same_shape_for_every_activation():
+    for act in ACTIVATIONS:
+        net = build(deep_mlp(act), (40,), 10)
+        assert net(torch.zeros(3, 40)).shape == (3, 10)
+        linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+        assert len(linears) == 9  # 8 hidden + output
+        # maxout: each hidden layer makes 2 x 64 features and keeps 64 (twice the weights)
+        assert linears[1].in_features == 64
+        assert linears[1].out_features == (128 if act == "maxout" else 64)
+
+
+def test_init_follows_the_activation():
+    assert init_for("selu") == "lecun_normal" and init_for("relu") == "he_normal"
+    torch.manual_seed(0)
+    w = build(deep_mlp("relu"), (40,), 10).layers[2].weight  # second hidden dense, fan_in 64
+    assert abs(float(w.detach().std()) - math.sqrt(2 / 64)) < 0.02
+    torch.manual_seed(0)
+    w = build(deep_mlp("selu"), (40,), 10).layers[2].weight
+    assert abs(float(w.detach().std()) - math.sqrt(1 / 64)) < 0.015
+
+
+def test_flatten_for_image_inputs():
+    assert build(deep_mlp("relu", input_rank=3), (3, 8, 8), 10)(torch.zeros(2, 3, 8, 8)).shape == (2, 10)
+
+
+def test_did_not_converge_is_chance_plus_five_points():
+    assert did_not_converge(0.14, 10) and did_not_converge(float("nan"), 10)
+    assert not did_not_converge(0.16, 10)
+    assert did_not_converge(0.54, 2) and not did_not_converge(0.56, 2)
+
+
+def test_diff_se():
+    d, se = diff_se([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
+    assert d == pytest.approx(2.0) and se == pytest.approx(math.sqrt(1.0 / 3))
+    assert diff_se([1.0], [0.5]) == (0.5, 0.0)
+
+
+@pytest.mark.slow
+def test_activations_lab_passes(lab_result):
+    r = lab_result("activations")
+    assert r["error"] is None
+    assert {c["id"] for c in r["claims"]} == CLAIMS
+    assert r["verdict"] == "pass", [c for c in r["claims"] if not c["passed"]]
+    assert r["data"] == "mnist1d" and len(r["seeds"]) == 3
+
+
+@pytest.mark.slow
+def test_activations_table_and_measurements(lab_result):
+    r = lab_result("activations")
+    table = next(t for t in r["tables"] if t["id"] == "activations")
+    assert [row[0] for row in table["rows"]] == list(ACTIVATIONS)
+    sigmoid = table["rows"][0]
+    assert "did not converge" in sigmoid[3]
+    runs = r["records"]["runs"]
+    assert all(len(runs[a]["acc"]) == 3 for a in ACTIVATIONS)
+    # sigmoid's loss never leaves ln 10: it learned nothing
+    assert all(abs(l - math.log(10)) < 0.02 for l in runs["sigmoid"]["train_loss"])
+    for act in RELU_FAMILY + ("maxout",):
+        assert min(runs[act]["acc"]) > 0.2
+    assert len(runs["relu"]["loss"][0]) == len(runs["relu"]["steps"]) > 3
+
+
+@pytest.mark.slow
+def test_activations_figures_exist(lab_result):
+    r = lab_result("activations")
+    assert r["figures"] == ["activations-curves.png", "activations-accuracy.png"]
+    for name in r["figures"]:
+        assert (lab_result.out / "activations" / name).stat().st_size > 10_000
