@@ -8,7 +8,7 @@ import pytest
 from trainlab.labs import LABS
 from trainlab.report.lectures import write_report
 
-from . import browser
+from tests.report import browser
 
 CHECK = """(() => {
   const imgs = [...document.images];
