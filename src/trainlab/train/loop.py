@@ -46,6 +46,8 @@ class Loop:
     def fit(self, train: Split, val: Split | None = None):
         train, val = train.to(self.device), val.to(self.device) if val is not None else None
         train = Split(train.x, self._targets(train.x, train.y))  # e.g. BCE's float (N, 1), once
+        if val is not None:  # the same for validation: not again at every logged step
+            val = Split(val.x, self._targets(val.x, val.y))
         self._plan(len(train))
         if self._resume_state is not None:
             self._restore(self._resume_state)
