@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from trainlab.diagnose.hooks import Hook
+from trainlab.labs.common import forward_in_mode
 
 
 def first_batchnorm(model: nn.Module) -> nn.modules.batchnorm._BatchNorm:
@@ -27,40 +27,15 @@ def first_batchnorm(model: nn.Module) -> nn.modules.batchnorm._BatchNorm:
     raise ValueError("the model has no batch-norm layer")
 
 
-@torch.no_grad()
-def _forward(model: nn.Module, x: torch.Tensor, train: bool, layer: nn.Module | None = None):
-    """The network's output and (when ``layer`` is given) that layer's input and output, without
-    touching the running statistics (they are saved and put back)."""
-    buffers = {n: b.clone() for n, b in model.named_buffers()}
-    seen = {}
-
-    def keep(name, module, inputs, out):
-        seen["in"], seen["out"] = inputs[0].detach().clone(), out.detach().clone()
-
-    was = model.training
-    model.train(train)
-    try:
-        if layer is None:
-            y = model(x)
-        else:
-            with Hook("bn", layer, keep):
-                y = model(x)
-    finally:
-        model.train(was)
-        for n, b in model.named_buffers():
-            b.copy_(buffers[n])
-    return y, seen.get("in"), seen.get("out")
-
-
 def mode_checks(model: nn.Module, batch: torch.Tensor, other: torch.Tensor) -> dict:
     """The same ``batch`` in train and eval mode; then its first row with the rest of the batch
     replaced by ``other`` rows: train mode changes that row's output, eval mode does not."""
     bn = first_batchnorm(model)
-    y_train, x_in, x_out = _forward(model, batch, True, bn)
-    y_eval, _, _ = _forward(model, batch, False)
+    y_train, x_in, x_out = forward_in_mode(model, batch, True, bn)
+    y_eval, _, _ = forward_in_mode(model, batch, False)
     mixed = torch.cat([batch[:1], other[:len(batch) - 1]])
-    y_train_mixed, _, _ = _forward(model, mixed, True)
-    y_eval_mixed, _, _ = _forward(model, mixed, False)
+    y_train_mixed, _, _ = forward_in_mode(model, mixed, True)
+    y_eval_mixed, _, _ = forward_in_mode(model, mixed, False)
     # train mode: each channel's output over the batch has mean beta and std |gamma|
     mean_err = (x_out.mean(0) - bn.bias.detach()).abs().max()
     std, var_in = x_out.var(0, unbiased=False).sqrt(), x_in.var(0, unbiased=False)
@@ -86,7 +61,7 @@ def running_stats(model: nn.Module, x: torch.Tensor, batch_size: int) -> dict:
     ``noise_var`` give those.
     """
     bn = first_batchnorm(model)
-    _, x_in, _ = _forward(model, x, False, bn)  # (N, C): what the layer sees, every training row
+    _, x_in, _ = forward_in_mode(model, x, False, bn)  # (N, C): what the layer sees, every training row
     mu, var = x_in.mean(0), x_in.var(0, unbiased=False)
     sd = var.sqrt().clamp_min(1e-12)
     mean_err = ((bn.running_mean - mu).abs() / sd)
@@ -104,13 +79,13 @@ def running_stats(model: nn.Module, x: torch.Tensor, batch_size: int) -> dict:
 def batch_stats(model: nn.Module, batch: torch.Tensor) -> dict:
     """The first batch-norm layer's input statistics over one batch (what train mode uses)."""
     bn = first_batchnorm(model)
-    _, x_in, _ = _forward(model, batch, True, bn)
+    _, x_in, _ = forward_in_mode(model, batch, True, bn)
     return {"mean": x_in.mean(0).tolist(), "var": x_in.var(0, unbiased=False).tolist()}
 
 
 def train_vs_eval(model: nn.Module, batch: torch.Tensor) -> float:
     """Largest |output difference| between train and eval mode on one batch (0 for a net with
     no batch norm or dropout)."""
-    y_train, _, _ = _forward(model, batch, True)
-    y_eval, _, _ = _forward(model, batch, False)
+    y_train, _, _ = forward_in_mode(model, batch, True)
+    y_eval, _, _ = forward_in_mode(model, batch, False)
     return float((y_train - y_eval).abs().max())

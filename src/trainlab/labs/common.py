@@ -192,3 +192,31 @@ def spec_parameters(model_spec: dict, dataset: Dataset, loss: str = "auto") -> i
 
     n_out = losses.get(losses.resolve(loss, dataset.task)).n_outputs(dataset.n_classes)
     return count_parameters(build(model_spec, dataset.input_shape, n_out))
+
+
+@torch.no_grad()
+def forward_in_mode(model, x: torch.Tensor, train: bool, layer=None):
+    """One forward pass in train (``True``) or eval mode: (output, ``layer``'s input, its
+    output), the last two None without a ``layer``. The model's mode and buffers (batch-norm
+    running statistics) are put back afterwards, so a measurement never changes the model."""
+    from trainlab.diagnose.hooks import Hook
+
+    buffers = {n: b.clone() for n, b in model.named_buffers()}
+    seen = {}
+
+    def keep(name, module, inputs, out):
+        seen["in"], seen["out"] = inputs[0].detach().clone(), out.detach().clone()
+
+    was = model.training
+    model.train(train)
+    try:
+        if layer is None:
+            y = model(x)
+        else:
+            with Hook("layer", layer, keep):
+                y = model(x)
+    finally:
+        model.train(was)
+        for n, b in model.named_buffers():
+            b.copy_(buffers[n])
+    return y, seen.get("in"), seen.get("out")

@@ -16,7 +16,7 @@ import math
 import torch
 from torch import nn
 
-from trainlab.diagnose.hooks import Hook
+from trainlab.labs.common import forward_in_mode
 
 
 def first_dropout(model: nn.Module) -> nn.Dropout:
@@ -26,22 +26,9 @@ def first_dropout(model: nn.Module) -> nn.Dropout:
     raise ValueError("the model has no nn.Dropout layer")
 
 
-@torch.no_grad()
 def _pass(model: nn.Module, x: torch.Tensor, train: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(network output, first dropout layer's input, its output) for one forward pass."""
-    seen = {}
-
-    def keep(name, module, inputs, out):
-        seen["in"], seen["out"] = inputs[0].detach().clone(), out.detach().clone()
-
-    was = model.training
-    model.train(train)
-    try:
-        with Hook("dropout", first_dropout(model), keep):
-            y = model(x)
-    finally:
-        model.train(was)
-    return y, seen["in"], seen["out"]
+    return forward_in_mode(model, x, train, first_dropout(model))
 
 
 def mode_checks(model: nn.Module, x: torch.Tensor) -> dict:
