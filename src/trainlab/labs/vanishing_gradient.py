@@ -116,7 +116,8 @@ class VanishingGradient(Lab):
                  f"steps the sigmoid nets' test accuracy is {acc[(d, 'sigmoid')]:.2f} (depth {d}) and "
                  f"{acc[(DEPTHS[1], 'sigmoid')]:.2f} (depth {DEPTHS[1]}) against tanh {acc[(d, 'tanh')]:.2f} "
                  f"and ReLU {acc[(d, 'relu')]:.2f} at depth {d}.")
-        ctx.note(f"Learning rate {LR}: at 0.1, 4 of 10 depth-20 ReLU + He seeds blew up to NaN within 3,000 "
+        ctx.note(f"Why learning rate {LR} (measured while this lab was written, not by this run): at 0.1, "
+                 f"4 of 10 depth-20 ReLU + He seeds blew up to NaN within 3,000 "
                  f"steps (2 of 10 at 0.05): a step size problem, not a gradient-flow one; the gradient ratios "
                  f"at init do not depend on it.")
         tanh = [x for dd in DEPTHS for x in res[(dd, "tanh")]["median_ratio"]]
