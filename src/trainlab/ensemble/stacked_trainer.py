@@ -153,7 +153,8 @@ class StackedTrainer(Loop):
         per = self.member_loss(self.model(xb), yb, shared)  # (K,)
         per.sum().backward()  # member k's gradient is its own loss's gradient
         self.batch, self.step_losses = (xb, yb), per
-        self.callbacks("on_after_backward", self)
+        for fn in self._after_backward:
+            fn(self)
         if cfg.grad_clip is not None:
             clip_grad_norm_(list(self.model.parameters()), cfg.grad_clip, self.k)
         self._steps.step()

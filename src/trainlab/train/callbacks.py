@@ -63,6 +63,10 @@ class CallbackList:
             for fn in fns:
                 fn(trainer, *args)
 
+    def handlers(self, event: str) -> list:
+        """The bound methods that handle ``event``, in order (for loops that dispatch inline)."""
+        return self._by_event[event]
+
     def __iter__(self):
         return iter(self.callbacks)
 
@@ -171,7 +175,7 @@ class NonFiniteGuard(Callback):
 
     def on_after_backward(self, trainer):
         loss = getattr(trainer, "step_loss", None)
-        if loss is None or loss.device.type != "cpu" or math.isfinite(loss.item()):
+        if loss is None or trainer.device.type != "cpu" or math.isfinite(loss.item()):
             return
         self._fired = (loss.item(), trainer.optimizer.param_groups[0]["lr"], *locate_nonfinite(trainer))
         for p in trainer.model.parameters():

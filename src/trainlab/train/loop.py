@@ -56,23 +56,32 @@ class Loop:
         self.val, self.t0 = val, time.perf_counter()
         self.model.train()
         self._losses, self._pending = self._pending, []
-        cb, total, per_epoch = self.callbacks, self.total_steps, self.steps_per_epoch
+        cb, total, per_epoch, n_train = self.callbacks, self.total_steps, self.steps_per_epoch, len(train)
+        # the per-step events as lists of bound handlers: an event nobody listens to costs an
+        # empty for-loop, not a call (the tiny-net overhead budget: bench/trainer_overhead.py)
+        epoch_end, epoch_start, batch_start, step_end = (
+            cb.handlers(e) for e in ("on_epoch_end", "on_epoch_start", "on_batch_start", "on_step_end"))
+        self._after_backward = cb.handlers("on_after_backward")
         try:
             cb("on_fit_start", self)
             while True:  # one iteration per step
                 if self.batch_in_epoch == per_epoch:  # an epoch ended (also: resumed at its end)
                     self.batch_in_epoch = 0
                     self.epoch += 1
-                    cb("on_epoch_end", self)
+                    for fn in epoch_end:
+                        fn(self)
                 if self.step >= total or self.stop_training:
                     break
                 if self.batch_in_epoch == 0:
-                    self._new_epoch(len(train))
-                    cb("on_epoch_start", self)
+                    self._new_epoch(n_train)
+                    for fn in epoch_start:
+                        fn(self)
                 batch = self._next_batch(train)
-                cb("on_batch_start", self)
+                for fn in batch_start:
+                    fn(self)
                 self._train_step(*batch)
-                cb("on_step_end", self)
+                for fn in step_end:
+                    fn(self)
             self.metrics = None
             self._before_fit_end()
             cb("on_fit_end", self)

@@ -109,7 +109,8 @@ class Trainer(Loop):
         loss = self.loss.fn(self.model(xb), yb)
         loss.backward()
         self.batch, self.step_loss = (xb, yb), loss
-        self.callbacks("on_after_backward", self)
+        for fn in self._after_backward:
+            fn(self)
         if cfg.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
         opt.step()
