@@ -48,8 +48,8 @@ def run(args) -> int:
 def list_labs(as_json: bool) -> int:
     from trainlab.labs import LABS
 
-    rows = [{"name": n, "title": LABS.lookup(n).title, "data": list(LABS.lookup(n).data),
-             "seeds": dict(LABS.lookup(n).seeds)} for n in LABS.names()]
+    labs = [LABS.lookup(n) for n in LABS.names()]
+    rows = [{"name": lab.name, "title": lab.title, "data": list(lab.data), "seeds": dict(lab.seeds)} for lab in labs]
     if as_json:
         print(json.dumps(rows, indent=2))
     else:

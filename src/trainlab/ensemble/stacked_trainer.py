@@ -26,10 +26,9 @@ from trainlab.ensemble.layers import StackedBatchNorm, StackedDropout
 from trainlab.ensemble.per_model import MemberLoss, MemberSteps, clip_grad_norm_
 from trainlab.ensemble.stack import StackedModel, _check_list
 from trainlab.errors import ConfigError
-from trainlab.registry import call_with_kwargs
 from trainlab.train import losses, optim
 from trainlab.train import trainer as _trainer
-from trainlab.train.callbacks import Callback, CallbackList
+from trainlab.train.callbacks import Callback
 from trainlab.train.config import TrainConfig
 from trainlab.train.loop import Loop
 
@@ -58,17 +57,11 @@ class StackedTrainer(Loop):
         self.loss = losses.get(self.loss_name)
         self.member_loss = MemberLoss(self.loss_name, self.loss)
         cfg = self.config
-        self.lr = cfg.lr if cfg.lr is not None else optim.default_lr(optim.OPTIMIZERS.split(cfg.optimizer)[0])
+        self.lr = self._default_lr()
         self.hparams = self._check_hparams(hparams or {})
         self.optimizer = optim.build(cfg.optimizer, model, self.lr, 0.0)
         self._steps = self._member_steps()
-        extra = [MemberGuard()]
-        if cfg.early_stopping is not None:
-            if not isinstance(cfg.early_stopping, dict):
-                raise ConfigError(f"train.early_stopping: expected a mapping like {{monitor: val_loss, "
-                                  f"patience: 10}}, got {cfg.early_stopping!r}")
-            extra.append(call_with_kwargs(MemberEarlyStopping, cfg.early_stopping, "train.early_stopping"))
-        self.callbacks = CallbackList(list(callbacks or []) + extra)
+        self.callbacks = self._callback_list(callbacks, MemberGuard(), MemberEarlyStopping)
         seeds = list(seeds) if seeds is not None else list(model.seeds)
         if len(seeds) != self.k:
             raise ConfigError(f"seeds: expected {self.k} seeds (one per member), got {len(seeds)}")

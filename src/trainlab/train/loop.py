@@ -16,7 +16,10 @@ import numpy as np
 import torch
 
 from trainlab.data.base import Split
-from trainlab.train import schedules
+from trainlab.errors import ConfigError
+from trainlab.registry import call_with_kwargs
+from trainlab.train import optim, schedules
+from trainlab.train.callbacks import Callback, CallbackList
 from trainlab.train.config import TrainConfig
 
 
@@ -36,6 +39,22 @@ class Loop:
     # set by subclasses: config, model, optimizer, device, loss, callbacks, scheduler (None),
     # step/epoch/batch_in_epoch (0), perm (None), history ([]), stop_training/stop_reason,
     # _resume_state (None), _pending ([])
+
+    def _default_lr(self) -> float:
+        """The configured rate, or the optimizer's usual default (sgd 0.01, adam 0.001, ...)."""
+        cfg = self.config
+        return cfg.lr if cfg.lr is not None else optim.default_lr(optim.OPTIMIZERS.split(cfg.optimizer)[0])
+
+    def _callback_list(self, callbacks: list[Callback] | None, guard: Callback, stopping: type) -> CallbackList:
+        """The user's callbacks, then the non-finite ``guard`` and, when configured, early
+        stopping (``stopping`` built from ``train.early_stopping``)."""
+        extra, es = [guard], self.config.early_stopping
+        if es is not None:
+            if not isinstance(es, dict):
+                raise ConfigError(f"train.early_stopping: expected a mapping like {{monitor: val_loss, "
+                                  f"patience: 10}}, got {es!r}")
+            extra.append(call_with_kwargs(stopping, es, "train.early_stopping"))
+        return CallbackList(list(callbacks or []) + extra)
 
     def _plan(self, n_train: int) -> None:
         cfg = self.config

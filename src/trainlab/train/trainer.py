@@ -20,9 +20,8 @@ from trainlab.data import batching
 from trainlab.data.base import Split
 from trainlab.nn import Maxout, Network, Parallel, Residual
 from trainlab.errors import ConfigError
-from trainlab.registry import call_with_kwargs
 from trainlab.train import losses, optim
-from trainlab.train.callbacks import Callback, CallbackList, EarlyStopping, NonFiniteGuard
+from trainlab.train.callbacks import Callback, EarlyStopping, NonFiniteGuard
 from trainlab.train.config import TrainConfig
 from trainlab.train.loop import Loop, plan_steps  # noqa: F401 (plan_steps: part of this module's API)
 
@@ -62,15 +61,9 @@ class Trainer(Loop):
         self.loss_name = losses.resolve(self.config.loss, task)
         self.loss = losses.get(self.loss_name)
         cfg = self.config
-        self.lr = cfg.lr if cfg.lr is not None else optim.default_lr(optim.OPTIMIZERS.split(cfg.optimizer)[0])
+        self.lr = self._default_lr()
         self.optimizer = optim.build(cfg.optimizer, model, self.lr, cfg.weight_decay)
-        extra = [NonFiniteGuard()]
-        if cfg.early_stopping is not None:
-            if not isinstance(cfg.early_stopping, dict):
-                raise ConfigError(f"train.early_stopping: expected a mapping like {{monitor: val_loss, "
-                                  f"patience: 10}}, got {cfg.early_stopping!r}")
-            extra.append(call_with_kwargs(EarlyStopping, cfg.early_stopping, "train.early_stopping"))
-        self.callbacks = CallbackList(list(callbacks or []) + extra)
+        self.callbacks = self._callback_list(callbacks, NonFiniteGuard(), EarlyStopping)
         self.shuffle = torch.Generator().manual_seed(seed + 1)  # data order, separate from init RNG
         self.step = self.epoch = self.batch_in_epoch = 0
         self.perm: torch.Tensor | None = None
