@@ -80,6 +80,21 @@ def cifar_files(n_per_batch: int = 30) -> dict[str, bytes]:
     return {name: cifar_batch(n_per_batch, i) for i, name in enumerate(names)}
 
 
+def write_cifar_folder(folder: Path, n_per_batch: int = 30) -> Path:
+    """CIFAR-10's python batches, unpacked as the archive does, under ``folder``."""
+    inner = folder / "cifar-10-batches-py"
+    inner.mkdir(parents=True, exist_ok=True)
+    for name, raw in cifar_files(n_per_batch).items():
+        (inner / name).write_bytes(raw)
+    return inner
+
+
+def write_offline_sets(folder: Path) -> None:
+    """Small MNIST-format IDX files and CIFAR-10 batches in ``folder``: every file-backed set loads."""
+    write_idx_folder(folder, n_train=120, n_test=40)
+    write_cifar_folder(folder, 20)
+
+
 def cifar_tar(files: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:

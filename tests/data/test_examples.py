@@ -18,11 +18,7 @@ def test_there_is_an_example_for_every_real_data_set():
 
 @pytest.mark.parametrize("path", REAL, ids=lambda p: p.stem)
 def test_real_data_examples_train_a_few_steps(path, offline, tmp_path):
-    fakes.write_idx_folder(offline, n_train=120, n_test=40)
-    folder = offline / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    for batch, raw in fakes.cifar_files(20).items():
-        (folder / batch).write_bytes(raw)
+    fakes.write_offline_sets(offline)
     spec = resolve(load_file(path))
     small = {"mnist1d": ["data.n_samples=200"]}.get(spec["data"]["name"], ["data.n_val=20"])
     spec = apply_overrides(spec, small + ["train.steps=2", "train.batch_size=8"])

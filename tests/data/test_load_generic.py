@@ -92,11 +92,7 @@ def test_a_run_saves_the_fitted_transform_and_resume_reuses_it(tmp_path):
 
 def test_every_data_set_trains_from_a_spec(offline, tmp_path):
     """Specs train on every data set (real formats from local folders, small sizes)."""
-    fakes.write_idx_folder(offline, n_train=120, n_test=40)
-    folder = offline / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    for batch, raw in fakes.cifar_files(20).items():
-        (folder / batch).write_bytes(raw)
+    fakes.write_offline_sets(offline)
     small = {"mnist": {"n_val": 20}, "fashion_mnist": {"n_val": 20}, "cifar10": {"n_val": 20},
              "mnist1d": {"n_samples": 200}, "adding": {"n_samples": 100, "length": 5},
              "remember_first": {"n_samples": 100, "length": 5}}

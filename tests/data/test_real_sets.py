@@ -83,10 +83,7 @@ def test_decoded_cache_is_reused_and_keyed_by_the_sources(offline):
 
 
 def test_cifar10_from_local_batches(offline):
-    folder = offline / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    for name, raw in fakes.cifar_files(40).items():
-        (folder / name).write_bytes(raw)
+    folder = fakes.write_cifar_folder(offline, 40)
     ds = data.load({"name": "cifar10", "n_val": 50})
     assert (len(ds.train), len(ds.val), len(ds.test)) == (150, 50, 40)
     assert ds.input_shape == (3, 32, 32) and ds.train.x.dtype == torch.float32 and ds.train.y.dtype == torch.int64
@@ -156,11 +153,7 @@ FIXTURE_FREE = ["xor", "circle", "xor_2d", "gauss", "spiral", "adding", "remembe
 
 @pytest.mark.parametrize("name", data.names())
 def test_every_registered_data_set_has_shapes_dtypes_and_disjoint_splits(name, offline):
-    fakes.write_idx_folder(offline, n_train=120, n_test=40)
-    folder = offline / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    for batch, raw in fakes.cifar_files(20).items():
-        (folder / batch).write_bytes(raw)
+    fakes.write_offline_sets(offline)
     small = {"mnist": {"n_val": 20}, "fashion_mnist": {"n_val": 20}, "cifar10": {"n_val": 20},
              "mnist1d": {"n_samples": 200}, "adding": {"n_samples": 200}, "remember_first": {"n_samples": 200}}
     ds = data.load({"name": name, **small.get(name, {})})

@@ -70,10 +70,7 @@ def test_garbage_is_a_config_error():
 
 def test_cifar_loader_refuses_a_crafted_batch(tmp_path, offline):
     marker = tmp_path / "pwned"
-    folder = offline / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    for name, raw in fakes.cifar_files(10).items():
-        (folder / name).write_bytes(raw)
+    folder = fakes.write_cifar_folder(offline, 10)
     (folder / "data_batch_3").write_bytes(pickle.dumps({b"data": Exploit(marker), b"labels": []}, protocol=2))
     with pytest.raises(safe_pickle.UnsafePickleError, match="data_batch_3: refused to unpickle"):
         data.load({"name": "cifar10", "n_val": 5})
