@@ -15,8 +15,9 @@ Prints JSON::
 * backends: one training step (forward, backward, SGD) of K stacked models with the batched
   matmul layers trainlab uses vs ``torch.func.functional_call`` + ``vmap`` over the same models.
 
-Usage: python bench/stacked.py [--repeats N] [--quick]   (--quick: fewer repeats; the XOR
-case's sequential time measured on 8 of the 64 loops and scaled, which the JSON says)
+Usage: python bench/stacked.py [--repeats N] [--quick] [--device cpu|cuda]   (--quick: fewer
+repeats; the XOR case's sequential time measured on 8 of the 64 loops and scaled, which the
+JSON says. --device cuda: both sides on the GPU, each timing ends with a synchronize)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import copy
 import json
 import os
 import statistics
+import sys
 import time
 
 import torch
@@ -42,6 +44,13 @@ XOR_SPEC = {"mlp": {"hidden": 10, "depth": 10, "activation": "relu", "init": "he
 XOR_CFG = {"loss": "binary_cross_entropy", "optimizer": "sgd", "lr": 0.1, "steps": 2000}
 MLP_SPEC = {"mlp": {"hidden": [256, 256], "activation": "relu", "init": "he_normal"}}
 MLP_CFG = {"loss": "cross_entropy", "optimizer": "adam", "lr": 1e-3, "epochs": 1, "batch_size": 100}
+DEVICE = torch.device("cpu")  # --device
+
+
+def sync() -> None:
+    """Wait for queued GPU work, so a timing covers it (a no-op on the CPU)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
 
 
 def mnist1d() -> tuple[Split, str]:
@@ -68,6 +77,7 @@ def models(spec, n_in: int, n_out: int, seeds) -> list:
 def plain(model, train: Split, cfg: dict, seed: int) -> float:
     """One plain PyTorch loop; returns seconds."""
     bce = cfg["loss"] == "binary_cross_entropy"
+    model, train = model.to(DEVICE), train.to(DEVICE)
     opt = (torch.optim.SGD if cfg["optimizer"] == "sgd" else torch.optim.Adam)(model.parameters(), lr=cfg["lr"])
     x, y = train.x, (train.y.float().unsqueeze(1) if bce else train.y)
     loss_fn = F.binary_cross_entropy_with_logits if bce else F.cross_entropy
@@ -75,9 +85,10 @@ def plain(model, train: Split, cfg: dict, seed: int) -> float:
     bs = cfg.get("batch_size") or n
     steps = cfg.get("steps") or cfg["epochs"] * -(-n // bs)
     gen = torch.Generator().manual_seed(seed + 1)
+    sync()
     t0, step = time.perf_counter(), 0
     while step < steps:
-        perm = torch.randperm(n, generator=gen) if bs < n else None
+        perm = torch.randperm(n, generator=gen).to(DEVICE) if bs < n else None
         for i in range(0, n, bs):
             xb, yb = (x, y) if perm is None else (x[perm[i:i + bs]], y[perm[i:i + bs]])
             opt.zero_grad(set_to_none=True)
@@ -86,6 +97,7 @@ def plain(model, train: Split, cfg: dict, seed: int) -> float:
             step += 1
             if step == steps:
                 break
+    sync()
     return time.perf_counter() - t0
 
 
@@ -94,9 +106,12 @@ def stacked(spec, train: Split, cfg: dict, k: int, n_out: int, data_order="per_m
     t0 = time.perf_counter()
     stack = StackedModel(models(spec, train.x.shape[1], n_out, range(k)), seeds=list(range(k)))
     built = time.perf_counter() - t0
-    t = StackedTrainer(stack, cfg, device="cpu", data_order=data_order)
+    t = StackedTrainer(stack, cfg, device=str(DEVICE), data_order=data_order)
+    train = train.to(DEVICE)
+    sync()
     t0 = time.perf_counter()
     t.fit(train)
+    sync()
     return time.perf_counter() - t0, built
 
 
@@ -105,6 +120,7 @@ def case(name, spec, train, cfg, k, n_out, repeats, measured, note, chunks=8) ->
     group (alternating per-member and shared data order), so load changes on this shared
     machine hit both sides. sequential = the loops' summed time (scaled by k / measured)."""
     n_in = train.x.shape[1]
+    progress(f"{name}: K={k}, {repeats} repeat(s), {measured} plain loops each")
     plain(models(spec, n_in, n_out, [0])[0], train, {**cfg, "steps": 20}, 0)  # warm-up
     stacked(spec, train, {**cfg, "steps": 20}, k, n_out)
     seq, loops, stk, shared, build_s = [], [], [], [], []
@@ -131,6 +147,7 @@ def case(name, spec, train, cfg, k, n_out, repeats, measured, note, chunks=8) ->
 def throughput(name, spec, train, cfg, n_out, ks, steps) -> list[dict]:
     """Model-steps per second of the stacked trainer vs K; medians of 3 (plain loop: of 5)."""
     cfg = {**cfg, "steps": steps}
+    progress(f"throughput {name}: K = {', '.join(map(str, ks))}")
     one = statistics.median(plain(models(spec, train.x.shape[1], n_out, [0])[0], train, cfg, 0) for _ in range(5))
     rows = [{"model": name, "k": 1, "plain_loop_steps_per_s": round(steps / one, 1)}]
     for k in ks:
@@ -144,8 +161,9 @@ def backends(name, spec, train, k, n_out, steps=300) -> dict:
     """ms per SGD step: trainlab's batched-matmul stack vs functional_call + vmap."""
     from torch.func import functional_call, stack_module_state, vmap
 
-    mods = models(spec, train.x.shape[1], n_out, range(k))
-    x, y = train.x[:100], train.y[:100]
+    progress(f"backends {name}: K={k}")
+    mods = [m.to(DEVICE) for m in models(spec, train.x.shape[1], n_out, range(k))]
+    x, y = train.x[:100].to(DEVICE), train.y[:100].to(DEVICE)
     name_ = "binary_cross_entropy" if n_out == 1 else "cross_entropy"
     member_loss = MemberLoss(name_, losses.get(name_))
     target = losses.get(name_).prepare(y, n_out)
@@ -175,9 +193,11 @@ def backends(name, spec, train, k, n_out, steps=300) -> dict:
             step()
         times = []
         for _ in range(5):
+            sync()
             t0 = time.perf_counter()
             for _ in range(steps // 5):
                 step()
+            sync()
             times.append((time.perf_counter() - t0) / (steps // 5) * 1e3)
         return statistics.median(times)
 
@@ -191,7 +211,10 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="1 repeat; XOR sequential from 8 of 64 loops")
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's default)")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where both sides run")
     args = ap.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     repeats = 1 if args.quick else args.repeats
@@ -206,11 +229,20 @@ def main() -> None:
     thr = throughput("xor_10_hidden", XOR_SPEC, xor, XOR_CFG, 1, ks, 500) + \
         throughput("mnist1d_mlp_256x2", MLP_SPEC, m1d, MLP_CFG, 10, ks, 30)
     back = [backends("xor_10_hidden", XOR_SPEC, xor, 64, 1), backends("mnist1d_mlp_256x2", MLP_SPEC, m1d, 16, 10, 60)]
-    print(json.dumps({"cases": cases, "throughput": thr, "backends": back, "threads": torch.get_num_threads(),
+    print(json.dumps({"cases": cases, "throughput": thr, "backends": back, "device": _device_name(),
+                      "threads": torch.get_num_threads(),
                       "cpus": os.cpu_count(), "torch": torch.__version__,
                       # other work on the machine: 1-minute load average when the bench started / ended
                       "load_avg_start": round(load_start, 2), "load_avg_end": round(os.getloadavg()[0], 2)},
                      indent=2))
+
+
+def progress(line: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True)
+
+
+def _device_name() -> str:
+    return torch.cuda.get_device_name() if DEVICE.type == "cuda" else "cpu"
 
 
 if __name__ == "__main__":

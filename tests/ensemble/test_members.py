@@ -48,9 +48,10 @@ def test_what_cannot_stack_trains_sequentially_with_a_note():
     assert members.note.startswith("trained one after another: model.layers[0] (Recurrent) has no stacked form")
     ev = members.evaluate(ds.test)
     assert len(ev["loss"]) == 2 and ev["loss"][0] != ev["loss"][1]  # two seeds, two members
+    exact = 0 if members.trainer.device.type == "cpu" else 1e-6  # cuDNN's LSTM: not bitwise between runs
     for k in range(2):  # each member is exactly a separate run
         ref = separate(LSTM["model"], ds, LSTM["train"], k)
-        assert ev["loss"][k] == ref.evaluate(ds.test)["loss"]
+        assert ev["loss"][k] == pytest.approx(ref.evaluate(ds.test)["loss"], rel=exact, abs=0)
     assert members.probabilities(ds.test.x).shape == (2, len(ds.test), 2)
     with pytest.raises(NotStackable, match=r"model.layers\[0\] \(Recurrent\) has no stacked form"):
         train_members(LSTM, ds, k=2, stacked=True)

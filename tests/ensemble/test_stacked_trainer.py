@@ -263,15 +263,21 @@ def test_member_stats_are_per_member_and_hooks_leave():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_run_matches_cpu():
+    """Every parameter the data determines agrees. The dense bias just before batch norm does
+    not: BN subtracts it again, so its true gradient is 0 and what it gets is rounding noise,
+    which Adam scales to steps of size lr. It (and the running mean that tracks it) drifts by
+    ~0.05 even between two CPU runs whose inputs differ by 1e-6."""
     ds = gauss()
     cfg = {"optimizer": "adam", "lr": 0.01, **MINI}
     runs = []
     for device in ("cpu", "cuda"):
         stack = StackedModel.from_spec(BN, (2,), 2, [0, 1, 2])
         runs.append(StackedTrainer(stack, cfg, device=device).fit(ds.train, ds.val))
+    undetermined = {"layers.0.bias", "layers.1.running_mean"}
     for k in range(3):
         a, b = runs[0].model.member_state(k), runs[1].model.member_state(k)
-        for n in a:
+        assert undetermined < set(a)
+        for n in set(a) - undetermined:
             torch.testing.assert_close(b[n].cpu(), a[n], atol=1e-4, rtol=1e-4)
 
 

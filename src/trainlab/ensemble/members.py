@@ -13,6 +13,7 @@ stacked form; otherwise the same API trains them one after another and ``note`` 
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,16 +49,20 @@ class Members:
         return len(self.seeds)
 
     def models(self) -> list[nn.Module]:
-        """Each member as an ordinary module (copies when stacked)."""
+        """Each member as an ordinary module: copies, on the CPU wherever training ran, so
+        analysis code feeds them the data set's own (CPU) tensors."""
         if self.mode == "stacked":
-            return self.trainer.model.members()
-        return list(self.trainer.models)
+            return [m.cpu() for m in self.trainer.model.members()]
+        return [copy.deepcopy(m).cpu() for m in self.trainer.models]
 
     def outputs(self, x: torch.Tensor) -> torch.Tensor:
-        """Raw outputs (K, N, *output_shape) in evaluation mode."""
+        """Raw outputs (K, N, *output_shape) in evaluation mode, on the CPU (computed on the
+        training device)."""
         if self.mode == "stacked":
-            return self.trainer.model.predict(x.to(self.trainer.device), self.trainer.config.eval_batch_size)
-        return self.trainer.predict(x, self.trainer.config.eval_batch_size)
+            out = self.trainer.model.predict(x.to(self.trainer.device), self.trainer.config.eval_batch_size)
+        else:
+            out = self.trainer.predict(x, self.trainer.config.eval_batch_size)
+        return out.cpu()
 
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
         """Class probabilities (K, N, C): softmax for cross-entropy, [1 - p, p] for binary
