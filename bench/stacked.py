@@ -7,7 +7,8 @@ Prints JSON::
      "backends": [{"model", "k", "batched_matmul_ms", "vmap_ms", "vmap_over_bmm"}], "threads", ...}
 
 * sequential: K plain loops (build excluded), each the loop a user writes: shuffle with its own
-  generator, forward, loss, backward, step. stacked: ``StackedTrainer.fit`` on the stack of the
+  generator, forward, loss, backward, step (torch's default optimizer; ``sequential_fused_...``:
+  the same loops with the fused optimizer kernel that trainlab uses, so stacking's own share shows). stacked: ``StackedTrainer.fit`` on the stack of the
   same K models (same seeds, each member its own data order; no validation pass). Medians over
   repeats, the two interleaved so machine drift hits both alike.
 * throughput: model-steps per second of the stacked trainer for K = 1, 4, 16, 64, 256, and the
@@ -74,11 +75,13 @@ def models(spec, n_in: int, n_out: int, seeds) -> list:
     return out
 
 
-def plain(model, train: Split, cfg: dict, seed: int) -> float:
-    """One plain PyTorch loop; returns seconds."""
+def plain(model, train: Split, cfg: dict, seed: int, fused: bool = False) -> float:
+    """One plain PyTorch loop; returns seconds. ``fused``: torch's fused optimizer kernel, as
+    trainlab builds it (the user's default loop has the foreach one)."""
     bce = cfg["loss"] == "binary_cross_entropy"
     model, train = model.to(DEVICE), train.to(DEVICE)
-    opt = (torch.optim.SGD if cfg["optimizer"] == "sgd" else torch.optim.Adam)(model.parameters(), lr=cfg["lr"])
+    opt_cls = torch.optim.SGD if cfg["optimizer"] == "sgd" else torch.optim.Adam
+    opt = opt_cls(model.parameters(), lr=cfg["lr"], **({"fused": True} if fused else {}))
     x, y = train.x, (train.y.float().unsqueeze(1) if bce else train.y)
     loss_fn = F.binary_cross_entropy_with_logits if bce else F.cross_entropy
     n = len(x)
@@ -123,20 +126,26 @@ def case(name, spec, train, cfg, k, n_out, repeats, measured, note, chunks=8) ->
     progress(f"{name}: K={k}, {repeats} repeat(s), {measured} plain loops each")
     plain(models(spec, n_in, n_out, [0])[0], train, {**cfg, "steps": 20}, 0)  # warm-up
     stacked(spec, train, {**cfg, "steps": 20}, k, n_out)
-    seq, loops, stk, shared, build_s = [], [], [], [], []
+    seq, seq_fused, loops, stk, shared, build_s = [], [], [], [], [], []
     groups = [list(range(measured))[i::chunks] for i in range(chunks)]
     for r in range(repeats):
-        total = 0.0
+        total = total_fused = 0.0
         for g, seeds in enumerate(groups):
             for s, m in zip(seeds, models(spec, n_in, n_out, seeds)):
                 loops.append(plain(m, train, cfg, s))
                 total += loops[-1]
+            for s, m in zip(seeds, models(spec, n_in, n_out, seeds)):
+                total_fused += plain(m, train, cfg, s, fused=True)
             fit_s, b = stacked(spec, train, cfg, k, n_out, "shared" if (g + r) % 2 else "per_model")
             (shared if (g + r) % 2 else stk).append(fit_s)
             build_s.append(b)
         seq.append(total * k / measured)
-    s, t = statistics.median(seq), statistics.median(stk)
+        seq_fused.append(total_fused * k / measured)
+    s, t, sf = statistics.median(seq), statistics.median(stk), statistics.median(seq_fused)
     return {"name": name, "k": k, "sequential_s": round(s, 4), "stacked_s": round(t, 4), "speedup": round(s / t, 2),
+            # the same K loops with the optimizer trainlab uses (torch's fused kernel): the
+            # speedup that stacking alone gives
+            "sequential_fused_optimizer_s": round(sf, 4), "speedup_vs_fused_loops": round(sf / t, 2),
             "sequential_from_median_loop_s": round(statistics.median(loops) * k, 4),
             "stacked_shared_order_s": round(statistics.median(shared), 4),
             "speedup_shared_order": round(s / statistics.median(shared), 2),

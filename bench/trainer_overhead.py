@@ -48,7 +48,8 @@ def plain(spec, train: Split, cfg) -> float:
     bce = cfg["loss"] == "binary_cross_entropy"
     model = model_for(spec, train, 1 if bce else 10)
     opt_cls = torch.optim.SGD if cfg["optimizer"] == "sgd" else torch.optim.Adam
-    opt = opt_cls(model.parameters(), lr=cfg["lr"])
+    # the same optimizer as the Trainer's: torch's fused kernel (trainlab.train.optim.FUSED)
+    opt = opt_cls(model.parameters(), lr=cfg["lr"], fused=True)
     x, y = train.x, (train.y.float().unsqueeze(1) if bce else train.y)
     bs, n = cfg.get("batch_size") or len(x), len(x)
     loss_fn = F.binary_cross_entropy_with_logits if bce else F.cross_entropy

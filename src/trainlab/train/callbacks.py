@@ -174,10 +174,15 @@ class NonFiniteGuard(Callback):
         self._fired: tuple | None = None  # (loss value, lr, layer, cause) from on_after_backward
 
     def on_after_backward(self, trainer):
-        loss = getattr(trainer, "step_loss", None)
-        if loss is None or trainer.device.type != "cpu" or math.isfinite(loss.item()):
+        value = getattr(trainer, "step_value", None)  # the Trainer's float read (CPU only)
+        if value is None:
+            loss = getattr(trainer, "step_loss", None)
+            if loss is None or trainer.device.type != "cpu":
+                return
+            value = loss.item()
+        if math.isfinite(value):
             return
-        self._fired = (loss.item(), trainer.optimizer.param_groups[0]["lr"], *locate_nonfinite(trainer))
+        self._fired = (value, trainer.optimizer.param_groups[0]["lr"], *locate_nonfinite(trainer))
         for p in trainer.model.parameters():
             p.grad = None  # skip this update: the weights stay the last finite ones
 

@@ -140,7 +140,7 @@ class Loop:
             "callbacks": [c.state_dict() for c in self.callbacks],
             "history": self.history,
             # losses since the last logged step, so the next logged mean matches an unbroken run
-            "pending_losses": torch.stack(self._losses).cpu() if self._losses else self._no_losses(),
+            "pending_losses": self._pending_state(),
             "stop_training": self.stop_training, "stop_reason": self.stop_reason,
         }
         self._extra_state(state)
@@ -166,7 +166,7 @@ class Loop:
             c.load_state_dict(cs)
         self.history = list(s["history"])
         self.stop_training, self.stop_reason = s["stop_training"], s["stop_reason"]
-        self._pending = [t.to(self.device) for t in s["pending_losses"]]
+        self._pending = self._pending_from(s["pending_losses"])
         self._restore_extra(s)
         self._resume_state = None
 
@@ -178,6 +178,17 @@ class Loop:
 
     def _no_losses(self) -> torch.Tensor:
         return torch.zeros(0)
+
+    def _pending_state(self) -> torch.Tensor:
+        """The step losses not yet logged, as one CPU tensor (floats become float64)."""
+        if not self._losses:
+            return self._no_losses()
+        if isinstance(self._losses[0], float):
+            return torch.tensor(self._losses, dtype=torch.float64)
+        return torch.stack(self._losses).cpu()
+
+    def _pending_from(self, saved: torch.Tensor) -> list:
+        return [t.to(self.device) for t in saved]
 
 
 # RNG states as plain tensors/lists so checkpoints load with weights_only=True

@@ -24,6 +24,11 @@ _TABLE = {
 }
 for _name, _entry in _TABLE.items():
     OPTIMIZERS.register(_name, _entry)
+# torch classes with a fused implementation: the whole update in one kernel over each tensor
+# instead of a dozen elementwise passes. Used wherever torch has the kernel for the parameters'
+# device and dtype; it matters most where the optimizer state outgrows the cache (a stack of
+# 16 MNIST-1D MLPs under Adam: 1.7x faster per epoch on 2 CPU cores, bench/stacked.py).
+FUSED = (torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD, torch.optim.Adagrad)
 
 
 def default_lr(name: str) -> float:
@@ -46,7 +51,13 @@ def build(spec: Any, model: nn.Module, lr: float, weight_decay: float = 0.0) -> 
     if not weight_decay:  # one group: each optimizer step then runs once, not per group
         # weight_decay explicit: AdamW's own default (0.01) would otherwise decay everything
         groups = [{"params": [p for p in model.parameters() if p.requires_grad], "weight_decay": 0.0}]
+    kwargs = {**fixed, **kwargs}
+    if cls in FUSED and not {"fused", "foreach", "differentiable"} & kwargs.keys():
+        try:
+            return cls(groups, lr=float(lr), fused=True, **kwargs)
+        except (RuntimeError, TypeError, ValueError):
+            pass  # no fused kernel for this device or dtype (or a bad kwarg, reported below)
     try:
-        return cls(groups, lr=float(lr), **{**fixed, **kwargs})
+        return cls(groups, lr=float(lr), **kwargs)
     except TypeError as e:
         raise ConfigError(f"optimizer {name!r}: {e}") from None

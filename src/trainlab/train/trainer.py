@@ -70,6 +70,10 @@ class Trainer(Loop):
         self.metrics: dict | None = None  # set only on logged steps
         self.batch: tuple | None = None  # (x, y) of the current step, for callbacks (diagnostics)
         self.step_loss: torch.Tensor | None = None  # the current step's loss, from on_after_backward
+        # on the CPU the step's loss is read once as a float (~1 us): the non-finite guard checks
+        # it and the log averages the floats; on an accelerator it stays a tensor (no sync)
+        self._host = self.device.type == "cpu"
+        self.step_value: float | None = None
         self.history: list[dict] = []
         self.stop_training, self.stop_reason = False, None
         self.scheduler = None
@@ -102,6 +106,8 @@ class Trainer(Loop):
         loss = self.loss.fn(self.model(xb), yb)
         loss.backward()
         self.batch, self.step_loss = (xb, yb), loss
+        if self._host:
+            self.step_value = loss.item()
         for fn in self._after_backward:
             fn(self)
         if cfg.grad_clip is not None:
@@ -114,7 +120,7 @@ class Trainer(Loop):
             self.scheduler.step()
         self.step += 1
         self.batch_in_epoch += 1
-        self._losses.append(loss.detach())  # reduced at logged steps only
+        self._losses.append(self.step_value if self._host else loss.detach())  # reduced at logged steps only
         self.metrics = self._log(lr) if (self.step % self.log_every == 0 or self.step == self.total_steps) else None
 
     @torch.no_grad()
@@ -125,7 +131,8 @@ class Trainer(Loop):
 
     def _log(self, lr: float) -> dict:
         m = {"step": self.step, "epoch": self.epoch + self.batch_in_epoch / self.steps_per_epoch,
-             "loss": torch.stack(self._losses).mean().item(),
+             "loss": math.fsum(self._losses) / len(self._losses) if self._host
+             else torch.stack(self._losses).mean().item(),
              "lr": lr}
         self._losses.clear()
         if self.val is not None and math.isfinite(m["loss"]):
@@ -166,3 +173,6 @@ class Trainer(Loop):
 
     def _restore_extra(self, s: dict) -> None:
         self.shuffle.set_state(s["rng"]["shuffle"])
+
+    def _pending_from(self, saved: torch.Tensor) -> list:
+        return saved.tolist() if self._host else super()._pending_from(saved)
