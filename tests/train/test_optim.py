@@ -111,3 +111,42 @@ def test_adamw_without_weight_decay_decays_nothing():
     net = build({"mlp": {"hidden": [4]}}, (2,), 2)
     opt = optim.build("adamw", net, 1e-3, 0.0)
     assert all(g["weight_decay"] == 0.0 for g in opt.param_groups)
+
+
+# ---- fused kernels -------------------------------------------------------------------------
+def test_fused_kernel_where_torch_has_one_and_the_same_steps_as_the_default():
+    """adam, adamw, sgd (+momentum, nesterov) and adagrad get torch's fused update on the CPU;
+    rmsprop has none and builds as usual; ``foreach`` in the spec opts out. The fused update
+    takes the same steps as torch's default one (float64, 20 steps)."""
+    from trainlab.train import optim
+
+    def build(spec, model):
+        return optim.build(spec, model, 0.01)
+
+    model = torch.nn.Linear(3, 2)
+    for name in ("sgd", "momentum", "nesterov", "adagrad", "adam", "adamw"):
+        assert build(name, model).defaults["fused"] is True, name
+    assert not build("rmsprop", model).defaults.get("fused")
+    assert not build({"name": "adam", "foreach": True}, model).defaults.get("fused")
+
+    torch.manual_seed(0)
+    x, y = torch.randn(32, 3, dtype=torch.float64), torch.randn(32, 2, dtype=torch.float64)
+    for name in ("momentum", "adagrad", "adam", "adamw"):
+        nets = [torch.nn.Linear(3, 2).double() for _ in range(2)]
+        nets[1].load_state_dict(nets[0].state_dict())
+        opts = [build(name, nets[0]), build({"name": name, "foreach": True}, nets[1])]
+        assert opts[0].defaults["fused"] and not opts[1].defaults.get("fused")
+        for _ in range(20):
+            for m, o in zip(nets, opts):
+                o.zero_grad()
+                torch.nn.functional.mse_loss(m(x), y).backward()
+                o.step()
+        for a, b in zip(nets[0].parameters(), nets[1].parameters()):
+            torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_a_bad_optimizer_kwarg_is_still_a_one_line_error():
+    from trainlab.train import optim
+
+    with pytest.raises(ConfigError, match="optimizer 'adam'.*betaz"):
+        optim.build({"name": "adam", "betaz": 0.9}, torch.nn.Linear(2, 1), 0.01)
