@@ -25,6 +25,11 @@ def test_lab_list():
     (("lab", "run", "xor-deep", "--seeds", "0", "--out", "OUT"), "error: --seeds must be a positive integer, got 0"),
     (("lab",), "error: give an action"),
     (("lectures", "--only", "init,nope", "--out", "OUT"), "error: unknown lab 'nope'"),
+    # a device that does not exist fails before the lab starts (no progress lines, no files)
+    (("lab", "run", "init", "--quick", "--device", "tpu", "--out", "OUT"),
+     "error: device: unknown device 'tpu'; valid devices: auto, cpu, cuda"),
+    (("lectures", "--quick", "--only", "init", "--device", "tpu", "--out", "OUT"),
+     "error: device: unknown device 'tpu'; valid devices: auto, cpu, cuda"),
 ])
 def test_mistakes_are_one_line_and_exit_2(args, message, tmp_path):
     r = run_cli(*[str(tmp_path / "o") if a == "OUT" else a for a in args])

@@ -20,6 +20,7 @@ import torch
 from trainlab.errors import ConfigError
 from trainlab.labs.base import Context, check_size
 from trainlab.labs.registry import LABS
+from trainlab.train.trainer import resolve_device
 
 
 def resolve_seeds(lab, size: str, seeds) -> list[int]:
@@ -54,6 +55,7 @@ def run_lab(name: str, size: str = "standard", seeds=None, data: str | None = No
     """
     lab = LABS.lookup(name)()
     size = check_size(size)
+    device = str(resolve_device(device))  # a bad or missing device fails now, not mid-lab
     ctx = Context(lab, size, resolve_seeds(lab, size, seeds), resolve_data(lab, size, data), device, on_step)
     error = None
     try:

@@ -22,6 +22,7 @@ from trainlab.atomic import atomic_write, write_json
 from trainlab.labs import LABS, run_lab
 from trainlab.report import html
 from trainlab.report.lab_figures import draw_lab
+from trainlab.train.trainer import resolve_device
 
 Say = Callable[[str], None]
 
@@ -43,6 +44,7 @@ def lectures(out: str | Path, size: str = "standard", names: Iterable[str] | Non
     names = list(names) if names is not None else LABS.names()
     for name in names:  # fail on a typo before an hour of training, not after
         LABS.lookup(name)
+    device = str(resolve_device(device))  # likewise a device that is not here ("auto": the one used)
     say = say or (lambda text: None)
     t0, results = time.perf_counter(), []
     for i, name in enumerate(names, 1):
