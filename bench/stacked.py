@@ -7,9 +7,10 @@ Prints JSON::
      "backends": [{"model", "k", "batched_matmul_ms", "vmap_ms", "vmap_over_bmm"}], "threads", ...}
 
 * sequential: K plain loops (build excluded), each the loop a user writes: shuffle with its own
-  generator, forward, loss, backward, step (torch's default optimizer; ``sequential_fused_...``:
-  the same loops with the fused optimizer kernel that trainlab uses, so stacking's own share shows). stacked: ``StackedTrainer.fit`` on the stack of the
-  same K models (same seeds, each member its own data order; no validation pass). Medians over
+  generator, forward, loss, backward, step, with torch's default optimizer
+  (``sequential_fused_optimizer_s``: the same loops with the fused kernel trainlab uses, so
+  stacking's own share shows). stacked: ``StackedTrainer.fit`` on the stack of the same K
+  models (same seeds, each member its own data order; no validation pass). Medians over
   repeats, the two interleaved so machine drift hits both alike.
 * throughput: model-steps per second of the stacked trainer for K = 1, 4, 16, 64, 256, and the
   ratio to one plain loop's steps per second: where stacking stops paying.
@@ -131,11 +132,10 @@ def case(name, spec, train, cfg, k, n_out, repeats, measured, note, chunks=8) ->
     for r in range(repeats):
         total = total_fused = 0.0
         for g, seeds in enumerate(groups):
-            for s, m in zip(seeds, models(spec, n_in, n_out, seeds)):
+            for s, m, m2 in zip(seeds, models(spec, n_in, n_out, seeds), models(spec, n_in, n_out, seeds)):
                 loops.append(plain(m, train, cfg, s))
                 total += loops[-1]
-            for s, m in zip(seeds, models(spec, n_in, n_out, seeds)):
-                total_fused += plain(m, train, cfg, s, fused=True)
+                total_fused += plain(m2, train, cfg, s, fused=True)
             fit_s, b = stacked(spec, train, cfg, k, n_out, "shared" if (g + r) % 2 else "per_model")
             (shared if (g + r) % 2 else stk).append(fit_s)
             build_s.append(b)
