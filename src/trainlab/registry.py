@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, Callable, Iterator
 
-from trainlab.errors import ConfigError
+from trainlab.errors import ConfigError, short
 
 
 class Registry:
@@ -46,9 +46,9 @@ class Registry:
 
     def unknown_message(self, name: object) -> str:
         valid = ", ".join(self._items)
-        close = difflib.get_close_matches(str(name), self._items, n=1)
+        close = difflib.get_close_matches(name, self._items, n=1) if isinstance(name, str) and len(name) < 100 else []
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"unknown {self.kind} {name!r}{hint}; valid {self.kind}s: {valid}"
+        return f"unknown {self.kind} {short(name)}{hint}; valid {self.kind}s: {valid}"
 
     def split(self, spec: Any) -> tuple[str, dict]:
         """Normalise a name / ``{"name": n, **kw}`` / ``{n: kw}`` spec to ``(name, kwargs)``."""
@@ -77,13 +77,14 @@ def split_spec(spec: Any, kind: str) -> tuple[str, dict]:
             if kwargs is None:
                 kwargs = {}
             if not isinstance(kwargs, dict):
-                raise ConfigError(f"{kind} {name!r}: expected a mapping of arguments, got {kwargs!r}")
+                raise ConfigError(f"{kind} {short(name)}: expected a mapping of arguments, got {short(kwargs)}")
             return name, dict(kwargs)
-    raise ConfigError(f"bad {kind} spec {spec!r}: give a name, or a mapping with a 'name' key")
+    raise ConfigError(f"bad {kind} spec {short(spec)}: give a name, or a mapping with a 'name' key")
 
 
 def call_with_kwargs(ctor: Callable, kwargs: dict, what: str) -> Any:
-    """Call ``ctor(**kwargs)``, turning a wrong keyword into a ConfigError naming the valid ones."""
+    """Call ``ctor(**kwargs)``, turning a wrong keyword, or a value of the wrong kind for its
+    default (``check_kinds``), into a ConfigError naming the valid ones."""
     import inspect
 
     try:
@@ -96,5 +97,35 @@ def call_with_kwargs(ctor: Callable, kwargs: dict, what: str) -> Any:
                    if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and not n.startswith("_")]
         bad = [k for k in kwargs if k not in allowed]
         if bad:
-            raise ConfigError(f"{what}: unknown argument {bad[0]!r}; valid arguments: {', '.join(allowed) or '(none)'}")
+            raise ConfigError(f"{what}: unknown argument {short(bad[0])}; valid arguments: {', '.join(allowed) or '(none)'}")
+    check_kinds(ctor, kwargs, what)
     return ctor(**kwargs)
+
+
+def check_kinds(ctor: Callable, kwargs: dict, what: str) -> None:
+    """Each argument must be of the kind its default is: a boolean where the default is a
+    boolean (``amsgrad: 3`` is refused), a finite number where it is a number (``momentum:
+    adam``, NaN and infinities are refused). Arguments whose default is None or a string are
+    left to the component."""
+    import inspect
+    import math
+
+    try:
+        params = inspect.signature(ctor).parameters
+    except (TypeError, ValueError):
+        return
+    for key, value in kwargs.items():
+        p = params.get(key)
+        if p is None or p.default is inspect.Parameter.empty:
+            continue
+        default = p.default
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{what}: {key} must be true or false, got {short(value)}")
+        elif isinstance(default, (int, float)):
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ConfigError(f"{what}: {key} must be a number, got {short(value)}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{what}: {key} must be a finite number, got {value}")
+            if isinstance(value, int) and value.bit_length() > 63:
+                raise ConfigError(f"{what}: {key} must fit a 64-bit integer, got {short(value)}")

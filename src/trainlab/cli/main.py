@@ -1,6 +1,7 @@
 """The ``trainlab`` command. Thin: parse, call the library, print.
 
-User mistakes (ConfigError) print one line ``error: ...`` and exit 2 with no traceback;
+User mistakes (ConfigError) print one line ``error: ...`` and exit 2 with no traceback, and so
+does a file-system error on a path the user gave (an OSError: read-only, missing, a loop...);
 a diverged run exits 1 with its diagnosis.
 """
 
@@ -12,7 +13,8 @@ import sys
 from trainlab import __version__
 from trainlab.cli import (check_cmd, data_cmd, diagnose_cmd, ensemble_cmd, lab_cmd, lectures_cmd, list_cmd,
                           lr_find_cmd, train_cmd)
-from trainlab.errors import ConfigError, DivergenceError
+from trainlab.errors import ConfigError, DivergenceError, one_line
+from trainlab.safe_io import describe_os_error
 
 # each module: NAME, HELP, add_arguments(parser), run(args) -> int
 COMMANDS = (lectures_cmd, lab_cmd, train_cmd, list_cmd, data_cmd, ensemble_cmd, diagnose_cmd, check_cmd, lr_find_cmd)
@@ -49,8 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"error: {e}\n")
         return 2
     except DivergenceError as e:
-        sys.stderr.write(f"error: {e}\n")
+        sys.stderr.write(f"error: {one_line(e)}\n")
         return 1
+    except OSError as e:  # a path the user gave that cannot be read or written
+        sys.stderr.write(f"error: {one_line(describe_os_error(e))}\n")
+        return 2
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130

@@ -264,7 +264,10 @@ def save(p: Preprocessor, path: str | Path) -> Path:
 
 
 def load(path: str | Path) -> Preprocessor:
-    return from_state(torch.load(path, map_location="cpu", weights_only=True))
+    """A saved preprocessing (``weights_only=True``; a bad file is one ConfigError line)."""
+    from trainlab.safe_io import load_tensors
+
+    return from_state(load_tensors(path, "preprocessing"))
 
 
 def is_none(spec: Any) -> bool:

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from trainlab.atomic import atomic_write
 from trainlab.errors import ConfigError, DivergenceError
+from trainlab.safe_io import read_jsonl
 
 if TYPE_CHECKING:  # pragma: no cover
     from trainlab.train.trainer import Trainer
@@ -80,7 +82,8 @@ for _e in EVENTS:
 
 
 class MetricsLogger(Callback):
-    """Appends one JSON object per logged step to ``metrics.jsonl``."""
+    """Appends one JSON object per logged step to ``metrics.jsonl`` (append-only while a run
+    trains; on resume the rows past the checkpoint are dropped by an atomic rewrite)."""
 
     order = 10
 
@@ -89,11 +92,14 @@ class MetricsLogger(Callback):
 
     def on_fit_start(self, trainer):
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # on resume, drop lines past the checkpoint so the file matches an uninterrupted run
+        # on resume, drop lines past the checkpoint so the file matches an uninterrupted run.
+        # Rewritten atomically (temp file, rename): a kill now leaves the old file or the new
+        # one, never an emptied one; a line a kill cut short during appending is unreadable
+        # and skipped here by the tolerant reader.
         if self.path.exists():
-            keep = [ln for ln in self.path.read_text().splitlines()
-                    if ln.strip() and json.loads(ln).get("step", 0) <= trainer.step]
-            self.path.write_text("".join(ln + "\n" for ln in keep))
+            rows, _ = read_jsonl(self.path, "metrics.jsonl")
+            keep = [r for r in rows if isinstance(r.get("step"), int) and r["step"] <= trainer.step]
+            atomic_write(self.path, lambda fh: fh.write("".join(json.dumps(r) + "\n" for r in keep).encode()))
         self._fh = self.path.open("a")
 
     def on_step_end(self, trainer):

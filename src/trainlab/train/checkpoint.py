@@ -9,6 +9,7 @@ import torch
 
 from trainlab.atomic import atomic_write, write_json, write_yaml  # noqa: F401 (re-exported)
 from trainlab.errors import DivergenceError
+from trainlab.safe_io import load_tensors
 from trainlab.train.callbacks import Callback
 
 
@@ -17,7 +18,20 @@ def save(path: str | Path, state: dict) -> None:
 
 
 def load(path: str | Path, map_location: Any = "cpu") -> dict:
-    return torch.load(path, map_location=map_location, weights_only=True)
+    """A checkpoint, loaded with ``weights_only=True``; any failure is one ConfigError line."""
+    return load_tensors(path, "checkpoint", map_location=map_location)
+
+
+def all_finite(obj: Any) -> bool:
+    """True when every floating-point tensor in ``obj`` (nested dicts, lists, tuples) is finite:
+    weights, batch-norm running statistics, optimizer moments alike."""
+    if isinstance(obj, torch.Tensor):
+        return not (obj.is_floating_point() or obj.is_complex()) or bool(torch.isfinite(obj).all())
+    if isinstance(obj, dict):
+        return all(all_finite(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return all(all_finite(v) for v in obj)
+    return True
 
 
 class Checkpointer(Callback):
@@ -45,9 +59,12 @@ class Checkpointer(Callback):
         self._save(trainer)
 
     def _save(self, trainer) -> None:
-        """Never overwrite a good checkpoint with NaN/inf weights (a diverging run keeps its last good one)."""
-        if all(torch.isfinite(p).all() for p in trainer.model.parameters()):
-            save(self.path, trainer.state_dict())
+        """Never overwrite a good checkpoint with a state holding NaN/inf anywhere: weights,
+        buffers (batch-norm running statistics), optimizer and schedule state (a diverging run
+        keeps its last good one)."""
+        state = trainer.state_dict()
+        if all_finite({k: state[k] for k in ("model", "optimizer", "scheduler")}):
+            save(self.path, state)
             self.saved_step = trainer.step
 
     def on_exception(self, trainer, exc):

@@ -9,7 +9,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-from trainlab.errors import ConfigError
+from trainlab.errors import ConfigError, short
+from trainlab.safe_io import check_plain
 
 
 @dataclass
@@ -35,10 +36,15 @@ class TrainConfig:
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise ConfigError(f"train.{name} must be a positive integer, got {v!r}")
-        for name in ("grad_clip", "max_norm"):
+        for name in ("lr", "grad_clip", "max_norm"):
             v = getattr(self, name)
             if v is not None and v <= 0:
                 raise ConfigError(f"train.{name} must be a positive number, got {v!r}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"train.weight_decay must be a number >= 0, got {self.weight_decay!r}")
+        from trainlab.train import schedules  # a bad schedule argument is refused before any work
+
+        schedules.check(self.schedule)
         if self.epochs is None and self.steps is None:
             raise ConfigError("train: give epochs or steps")
 
@@ -47,12 +53,12 @@ class TrainConfig:
         if d is None:
             d = {}
         if not isinstance(d, dict):
-            raise ConfigError(f"train: expected a mapping of training settings, got {d!r}")
+            raise ConfigError(f"train: expected a mapping of training settings, got {short(d)}")
         d = dict(d)
         valid = [f.name for f in dataclasses.fields(cls)]
         unknown = [k for k in d if k not in valid]
         if unknown:
-            raise ConfigError(f"train: unknown key {unknown[0]!r}; valid keys: {', '.join(valid)}")
+            raise ConfigError(f"train: unknown key {short(unknown[0])}; valid keys: {', '.join(valid)}")
         return cls(**d)
 
     def to_dict(self) -> dict:
@@ -87,10 +93,13 @@ def type_name(annotation: Any) -> str:
 
 
 def check_dataclass(obj: Any, prefix: str) -> None:
+    """Each field of the annotated kind; numbers finite and integers within 64 bits (NaN, inf
+    and 401-digit integers are refused here, before torch sees them)."""
     hints = typing.get_type_hints(type(obj))
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         if not type_ok(value, hints[f.name]):
-            raise ConfigError(f"{prefix}.{f.name}: expected {type_name(hints[f.name])}, got {value!r}")
+            raise ConfigError(f"{prefix}.{f.name}: expected {type_name(hints[f.name])}, got {short(value)}")
+        check_plain(value, f"{prefix}.{f.name}")
         if hints[f.name] in (float, Optional[float]) and isinstance(value, int):
             setattr(obj, f.name, float(value))

@@ -150,6 +150,12 @@ class Loop:
         """Queue a checkpoint to be restored when ``fit`` starts (it needs the run plan first)."""
         self._resume_state = state
 
+    def restore_now(self, state: dict, n_train: int) -> None:
+        """Restore a checkpoint at once (``load_state_dict`` waits for ``fit``), planning for
+        ``n_train`` training rows: a checkpoint that does not fit fails here, before ``fit``."""
+        self._plan(n_train)
+        self._restore(state)
+
     def _restore(self, s: dict) -> None:
         self.model.load_state_dict(s["model"])
         self.optimizer.load_state_dict(s["optimizer"])

@@ -8,8 +8,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from trainlab.errors import ConfigError
-from trainlab.registry import Registry
+import math
+
+from trainlab.errors import ConfigError, one_line, short
+from trainlab.registry import Registry, check_kinds
 
 OPTIMIZERS = Registry("optimizer")
 # name -> (torch class, default lr, fixed kwargs)
@@ -39,10 +41,10 @@ def build(spec: Any, model: nn.Module, lr: float, weight_decay: float = 0.0) -> 
     """``spec`` is a name or ``{name: ..., **torch kwargs}`` (e.g. ``{name: momentum, momentum: 0.95}``)."""
     name, kwargs = OPTIMIZERS.split(spec)
     cls, _, fixed = OPTIMIZERS.lookup(name)
-    if not isinstance(lr, (int, float)) or lr <= 0:
-        raise ConfigError(f"train.lr must be a positive number, got {lr!r}")
-    if not isinstance(weight_decay, (int, float)) or weight_decay < 0:
-        raise ConfigError(f"train.weight_decay must be a number >= 0, got {weight_decay!r}")
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not 0 < lr < math.inf:
+        raise ConfigError(f"train.lr must be a positive, finite number, got {short(lr)}")
+    if not isinstance(weight_decay, (int, float)) or isinstance(weight_decay, bool) or not 0 <= weight_decay < math.inf:
+        raise ConfigError(f"train.weight_decay must be a finite number >= 0, got {short(weight_decay)}")
     decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
     groups = [{"params": decay, "weight_decay": float(weight_decay)},
@@ -52,6 +54,7 @@ def build(spec: Any, model: nn.Module, lr: float, weight_decay: float = 0.0) -> 
         # weight_decay explicit: AdamW's own default (0.01) would otherwise decay everything
         groups = [{"params": [p for p in model.parameters() if p.requires_grad], "weight_decay": 0.0}]
     kwargs = {**fixed, **kwargs}
+    check_kinds(cls, kwargs, f"optimizer {name!r}")
     if cls in FUSED and not {"fused", "foreach", "differentiable"} & kwargs.keys():
         try:
             return cls(groups, lr=float(lr), fused=True, **kwargs)
@@ -59,5 +62,5 @@ def build(spec: Any, model: nn.Module, lr: float, weight_decay: float = 0.0) -> 
             pass  # no fused kernel for this device or dtype (or a bad kwarg, reported below)
     try:
         return cls(groups, lr=float(lr), **kwargs)
-    except TypeError as e:
-        raise ConfigError(f"optimizer {name!r}: {e}") from None
+    except (TypeError, ValueError) as e:  # an unknown argument; torch's range checks (momentum < 0, ...)
+        raise ConfigError(f"optimizer {name!r}: {one_line(e, 200)}") from None

@@ -4,40 +4,48 @@ every default filled in, and ``--set key=value`` overrides checked against it.""
 from __future__ import annotations
 
 import copy
+import re
 import typing
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from trainlab import data as datasets
-from trainlab.errors import ConfigError
+from trainlab.errors import ConfigError, short
 from trainlab.nn.spec import MLP_DEFAULTS
+from trainlab.safe_io import check_plain, load_yaml, load_yaml_file
 from trainlab.train.config import TrainConfig, type_name, type_ok
 
 TOP_KEYS = {"name": str, "seed": int, "device": str, "data": Any, "model": dict, "train": dict}
+NAME_RE = re.compile(r"[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]*")  # one folder name under runs/: no '/', no leading '.' 
+MAX_NAME = 100
 
 
-def load_file(path: str | Path) -> dict:
+def load_file(path: str | Path, what: str = "spec") -> dict:
+    """A spec file, read with ``safe_io``'s checks (a regular UTF-8 file of bounded size, safe
+    YAML with capped nesting and alias expansion, plain values only)."""
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"spec file not found: {path}")
-    if path.is_dir():
-        raise ConfigError(f"spec path is a folder, not a YAML file: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(e, 'problem', e)}") from None
+    if not path.exists() and not path.is_symlink():
+        raise ConfigError(f"{what} file not found: {path}")
+    raw = load_yaml_file(path, what)
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: a spec must be a mapping with data, model and train keys")
-    raw.setdefault("name", path.stem)
+        raise ConfigError(f"{what} {path}: a spec must be a mapping with data, model and train keys, "
+                          f"got {type(raw).__name__}")
+    check_plain(raw, what)
+    raw.setdefault("name", _default_name(path.stem))
     return raw
+
+
+def _default_name(stem: str) -> str:
+    """The file name as a run name, with characters a folder name should not hold replaced."""
+    return re.sub(r"[\\\x00-\x1f\x7f]", "_", stem).lstrip(".")[:MAX_NAME] or "run"
 
 
 def resolve(raw: dict) -> dict:
     """Fill defaults: data parameters from the data set, train fields from TrainConfig."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"spec: expected a mapping with data, model and train keys, got {short(raw)}")
+    check_plain(raw, "spec")
     unknown = [k for k in raw if k not in TOP_KEYS]
     if unknown:
         raise ConfigError(f"spec: unknown key {unknown[0]!r}; valid keys: {', '.join(TOP_KEYS)}")
@@ -45,7 +53,7 @@ def resolve(raw: dict) -> dict:
         if key not in raw:
             raise ConfigError(f"spec: missing key {key!r}")
     if not isinstance(raw["model"], dict):
-        raise ConfigError(f"model: expected a mapping with 'layers' or 'mlp', got {raw['model']!r}")
+        raise ConfigError(f"model: expected a mapping with 'layers' or 'mlp', got {short(raw['model'])}")
     name, params = datasets.DATASETS.split(raw["data"])
     data = {"name": name, **datasets.defaults(name), **params}
     train = TrainConfig.from_dict(raw.get("train")).to_dict()
@@ -58,17 +66,20 @@ def resolve(raw: dict) -> dict:
 def _check_top(spec: dict) -> None:
     for key in ("name", "seed", "device"):
         if not type_ok(spec[key], TOP_KEYS[key]):
-            raise ConfigError(f"{key}: expected {type_name(TOP_KEYS[key])}, got {spec[key]!r}")
+            raise ConfigError(f"{key}: expected {type_name(TOP_KEYS[key])}, got {short(spec[key])}")
+    if not NAME_RE.fullmatch(spec["name"]) or len(spec["name"]) > MAX_NAME:
+        raise ConfigError(f"name: {short(spec['name'])} cannot name a run folder under runs/: use 1 to {MAX_NAME} "
+                          "characters, no '/' or '\\', no control characters, not starting with '.'")
+    if not 0 <= spec["seed"] < 2**63:
+        raise ConfigError(f"seed: expected an integer in [0, 2**63), got {short(spec['seed'])}")
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
     if "=" not in text:
         raise ConfigError(f"--set {text!r}: expected key=value, e.g. train.lr=0.1")
     key, value = text.split("=", 1)
-    try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
-    except yaml.YAMLError:
-        parsed = value
+    parsed = load_yaml(value, f"--set {key.strip()}", strict=False) if value.strip() else ""
+    check_plain(parsed, f"--set {key.strip()}")
     return key.strip().split("."), parsed
 
 
@@ -92,7 +103,7 @@ def _set(spec: dict, path: list[str], value: Any, text: str) -> None:
         if top in ("data", "model", "train"):
             raise ConfigError(f"--set {key}: set a field inside it, e.g. {top}.<field>=value")
         if not type_ok(value, TOP_KEYS[top]):
-            raise ConfigError(f"--set {key}: expected {type_name(TOP_KEYS[top])}, got {value!r}")
+            raise ConfigError(f"--set {key}: expected {type_name(TOP_KEYS[top])}, got {short(value)}")
         spec[top] = value
         return
     if top == "train":
@@ -100,7 +111,7 @@ def _set(spec: dict, path: list[str], value: Any, text: str) -> None:
         if len(path) != 2 or path[1] not in hints:
             raise ConfigError(f"--set {key}: unknown key; valid train keys: {', '.join(hints)}")
         if not type_ok(value, hints[path[1]]):
-            raise ConfigError(f"--set {key}: expected {type_name(hints[path[1]])}, got {value!r}")
+            raise ConfigError(f"--set {key}: expected {type_name(hints[path[1]])}, got {short(value)}")
         spec["train"][path[1]] = value
         return
     if top == "data" and path[1:] == ["name"]:
@@ -120,7 +131,7 @@ def _set(spec: dict, path: list[str], value: Any, text: str) -> None:
             raise ConfigError(f"--set {key}: unknown key {last!r}; valid keys here: {valid}")
         old, idx = node.get(last, allowed_new.get(last)), last
     if old is not None and not _same_kind(old, value):
-        raise ConfigError(f"--set {key}: expected {type(old).__name__} like the current {old!r}, got {value!r}")
+        raise ConfigError(f"--set {key}: expected {type(old).__name__} like the current {short(old)}, got {short(value)}")
     node[idx] = value
 
 
