@@ -102,11 +102,12 @@ def call_with_kwargs(ctor: Callable, kwargs: dict, what: str) -> Any:
     return ctor(**kwargs)
 
 
-def check_kinds(ctor: Callable, kwargs: dict, what: str) -> None:
+def check_kinds(ctor: Callable, kwargs: dict, what: str, ints: bool = False) -> None:
     """Each argument must be of the kind its default is: a boolean where the default is a
     boolean (``amsgrad: 3`` is refused), a finite number where it is a number (``momentum:
-    adam``, NaN and infinities are refused). Arguments whose default is None or a string are
-    left to the component."""
+    adam``, NaN and infinities are refused) and, with ``ints``, an integer where the default
+    is one (trainlab's own signatures; torch writes ``momentum=0``). Arguments whose default is
+    None or a string are left to the component."""
     import inspect
     import math
 
@@ -129,3 +130,5 @@ def check_kinds(ctor: Callable, kwargs: dict, what: str) -> None:
                 raise ConfigError(f"{what}: {key} must be a finite number, got {value}")
             if isinstance(value, int) and value.bit_length() > 63:
                 raise ConfigError(f"{what}: {key} must fit a 64-bit integer, got {short(value)}")
+            if ints and isinstance(default, int) and not isinstance(value, int):
+                raise ConfigError(f"{what}: {key} must be an integer, got {short(value)}")

@@ -12,6 +12,7 @@ traceback, and nothing is read without a bound.
     writable_dir(path, what)           a folder we are about to create or write: fails before any work
     read_jsonl(path, what)             tolerant JSON-lines reader: (rows, unreadable line count)
     load_tensors(path, what)           torch.load(weights_only=True) with one-line errors
+    gunzip(data, what, max_bytes)      gzip data: not gzip, corrupt, cut short or too big -> one line
 
 Later layers (data, train, diagnose, pretrain, search, labs, playground) share these; none of
 them should open a user's file any other way.
@@ -254,6 +255,34 @@ def read_jsonl(path: str | os.PathLike, what: str, max_bytes: int | None = None)
         else:
             bad += 1
     return rows, bad
+
+
+MAX_GUNZIP_BYTES = 4 << 30  # a decompressed data file (MNIST's pickle: 220 MB; a gzip bomb: refused)
+
+
+def gunzip(data: bytes, what: str, max_bytes: int = MAX_GUNZIP_BYTES) -> bytes:
+    """Decompress gzip ``data`` (possibly several members), refusing in one line data that is
+    not gzip, is corrupt or cut short, or inflates past ``max_bytes``."""
+    import zlib
+
+    if data[:2] != b"\x1f\x8b":
+        raise ConfigError(f"{what}: not a valid gzip file (it starts with {short(data[:8])})")
+    out, rest = [], data
+    size = 0
+    try:
+        while rest[:2] == b"\x1f\x8b":
+            d = zlib.decompressobj(wbits=31)
+            chunk = d.decompress(rest, max_bytes + 1 - size)
+            size += len(chunk)
+            out.append(chunk)
+            if size > max_bytes or d.unconsumed_tail:
+                raise ConfigError(f"{what}: decompresses to more than {max_bytes:,} bytes; refused")
+            if not d.eof:
+                raise ConfigError(f"{what}: not a valid gzip file (cut short: the file is truncated)")
+            rest = d.unused_data
+    except zlib.error as e:
+        raise ConfigError(f"{what}: not a valid gzip file (corrupt: {one_line(e, 100)})") from None
+    return b"".join(out)
 
 
 def load_tensors(path: str | os.PathLike, what: str, max_bytes: int | None = None, map_location: Any = "cpu") -> Any:

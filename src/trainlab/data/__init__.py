@@ -25,7 +25,7 @@ from trainlab.data.idx_sets import fashion_mnist, mnist
 from trainlab.data.mnist1d_gen import mnist1d
 from trainlab.data.splits import random_sample, stratified_sample
 from trainlab.errors import ConfigError
-from trainlab.registry import Registry
+from trainlab.registry import Registry, check_kinds
 
 DATASETS = Registry("dataset")
 for _name in ("xor", "circle", "xor_2d", "gauss", "spiral"):
@@ -54,12 +54,40 @@ def load(spec: Any, fitted: _preprocess.Preprocessor | None = None) -> Dataset:
         raise ConfigError(f"dataset {name!r}: unknown argument {bad[0]!r}; valid arguments: "
                           f"{', '.join(list(own) + [g for g in GENERIC if g not in own])}")
     generic = {k: kwargs.pop(k) for k in list(kwargs) if k in GENERIC and k not in own}
+    check_kinds(loader, kwargs, f"dataset {name!r}", ints=True)  # seed: 0.5, sequence: 3 -> one line
     ds = loader(**kwargs)
     n_train = generic.get("n_train")
     if n_train is not None:
         ds = subsample(ds, n_train)
     ds.options = {"n_train": n_train, "preprocess": generic.get("preprocess", "none")}
+    check(ds)
     return apply_preprocess(ds, ds.options["preprocess"], fitted)
+
+
+def check(ds: Dataset) -> Dataset:
+    """Refuse, in one line before training, data that would fail or mislead mid-run: inputs and
+    targets of different counts, an empty split, labels outside [0, n_classes), non-finite
+    inputs or targets."""
+    for split in ("train", "val", "test"):
+        s = getattr(ds, split)
+        where = f"dataset {ds.name!r}: {split} split"
+        if len(s.x) != len(s.y):
+            raise ConfigError(f"{where} has {len(s.x)} inputs but {len(s.y)} targets; they must match")
+        if len(s.x) == 0:
+            raise ConfigError(f"{where} is empty")
+        if s.x.is_floating_point() and not bool(torch.isfinite(s.x).all()):
+            raise ConfigError(f"{where}: inputs hold NaN or infinite values")
+        if ds.n_classes is None:
+            if s.y.is_floating_point() and not bool(torch.isfinite(s.y).all()):
+                raise ConfigError(f"{where}: targets hold NaN or infinite values")
+            continue
+        if s.y.is_floating_point() or s.y.is_complex() or s.y.ndim != 1:
+            raise ConfigError(f"{where}: class labels must be integers, one per example (got {s.y.dtype} {tuple(s.y.shape)})")
+        low, high = int(s.y.min()), int(s.y.max())
+        if low < 0 or high >= ds.n_classes:
+            raise ConfigError(f"{where}: labels range over [{low}, {high}], outside the {ds.n_classes} classes "
+                              f"[0, {ds.n_classes - 1}]")
+    return ds
 
 
 def subsample(ds: Dataset, n: Any) -> Dataset:
@@ -104,5 +132,5 @@ def names() -> list[str]:
     return DATASETS.names()
 
 
-__all__ = ["Dataset", "Split", "DATASETS", "GENERIC", "load", "defaults", "names", "subsample",
+__all__ = ["Dataset", "Split", "DATASETS", "GENERIC", "load", "check", "defaults", "names", "subsample",
            "apply_preprocess", "from_arrays", "split_indices"]

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from trainlab.errors import ConfigError
+from trainlab.safe_io import gunzip, read_bytes
 
 # IDX type code -> numpy dtype (big-endian where it matters)
 DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
@@ -24,12 +25,9 @@ CODES = {dt.str.lstrip("<>|="): code for code, dt in DTYPES.items()}
 def read_idx(path: str | Path) -> np.ndarray:
     """The array in an IDX file (gzip or not: detected from the first bytes)."""
     path = Path(path)
-    raw = path.read_bytes()
+    raw = read_bytes(path, "data file")
     if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
-            raise ConfigError(f"{path}: not a valid gzip file ({e})") from None
+        raw = gunzip(raw, str(path))
     return parse_idx(raw, str(path))
 
 

@@ -15,7 +15,6 @@ stratified seeded draw; test is the official 10,000.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from trainlab.data.idx import read_idx
 from trainlab.data.progress import reporter
 from trainlab.data.splits import stratified_sample
 from trainlab.errors import ConfigError
+from trainlab.safe_io import gunzip, read_bytes
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 MIRRORS = {
@@ -166,15 +166,27 @@ def _from_idx(paths: dict[str, Path]) -> dict:
 def _from_pickle(path: Path) -> dict:
     """The deeplearning.net pickle: ((x, y) train, (x, y) val, (x, y) test), x float32 k/256."""
     with reporter().task(f"decompress {path.name}", None):
-        raw = gzip.decompress(path.read_bytes())
+        raw = gunzip(read_bytes(path, "data file"), str(path))
     parts = safe_pickle.loads(raw, str(path), encoding="latin1")  # numpy arrays from Python 2
     try:
         (xtr, ytr), (xva, yva), (xte, yte) = parts
     except (TypeError, ValueError):
         raise ConfigError(f"{path}: expected ((x, y), (x, y), (x, y)) train/val/test arrays") from None
-    to_bytes = lambda x: np.round(np.asarray(x, np.float32) * 256).clip(0, 255).astype(np.uint8).reshape(-1, 28, 28)  # noqa: E731
-    return {"x_train": np.concatenate([to_bytes(xtr), to_bytes(xva)]), "y_train": np.concatenate([ytr, yva]),
-            "x_test": to_bytes(xte), "y_test": np.asarray(yte)}
+    (xtr, ytr), (xva, yva), (xte, yte) = (_pair(path, name, x, y) for name, (x, y) in
+                                          zip(("train", "validation", "test"), parts))
+    return {"x_train": np.concatenate([xtr, xva]), "y_train": np.concatenate([ytr, yva]),
+            "x_test": xte, "y_test": yte}
+
+
+def _pair(path: Path, name: str, x, y) -> tuple[np.ndarray, np.ndarray]:
+    """One (images, labels) pair of the pickle as uint8 (N, 28, 28) and int64 (N,), refusing
+    arrays of the wrong size or kind and counts that disagree (one line, before training)."""
+    x, y = np.asarray(x), np.asarray(y)
+    if x.dtype.kind not in "fiu" or y.dtype.kind not in "iu" or y.ndim != 1 or x.ndim < 1 \
+            or x.size != len(x) * 784 or len(x) != len(y) or len(x) == 0:
+        raise ConfigError(f"{path}: the {name} arrays are {x.dtype} {x.shape} images and {y.dtype} {y.shape} "
+                          "labels; expected N images of 784 floats in [0, 1) and N integer labels")
+    return np.round(x.astype(np.float32) * 256).clip(0, 255).astype(np.uint8).reshape(-1, 28, 28), y.astype(np.int64)
 
 
 def _dataset(kind: str, a: dict, n_val: int, split_seed: int | None, data_dir, source: str) -> Dataset:

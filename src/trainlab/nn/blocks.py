@@ -7,11 +7,12 @@ Input shapes exclude the batch dimension: (F,), (T, F) for sequences, (C, H, W) 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from torch import nn
 
-from trainlab.errors import ConfigError
+from trainlab.errors import ConfigError, short
 from trainlab.nn import activations
 from trainlab.nn.activations import Maxout
 from trainlab.nn.context import BuildContext, check_activation
@@ -24,19 +25,19 @@ FLAT, SEQ, IMG = {1: "(features,)"}, {2: "(steps, features)"}, {3: "(channels, h
 
 def _prob(p: Any, ctx: BuildContext, what: str = "p") -> float:
     if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0 <= p < 1:
-        raise ctx.error(f"{what} must be a probability in [0, 1), got {p!r}")
+        raise ctx.error(f"{what} must be a probability in [0, 1), got {short(p)}")
     return float(p)
 
 
 def _pos_int(v: Any, ctx: BuildContext, what: str) -> int:
     if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-        raise ctx.error(f"{what} must be a positive integer, got {v!r}")
+        raise ctx.error(f"{what} must be a positive integer, got {short(v)}")
     return v
 
 
 def _eps(eps: Any, ctx: BuildContext) -> float:
     if not isinstance(eps, (int, float)) or isinstance(eps, bool) or not 0 < eps < 1:
-        raise ctx.error(f"eps must be a small positive number, got {eps!r}")
+        raise ctx.error(f"eps must be a small positive number, got {short(eps)}")
     return float(eps)
 
 
@@ -45,6 +46,7 @@ def dense(ctx: BuildContext, in_shape, units, bias=True, init=None, bias_init=No
     """Fully connected layer on the last dimension; ``activation`` appends one (Keras-style)."""
     ctx.expect_rank(in_shape, {**FLAT, **SEQ}, "dense")
     units = ctx.units(units)
+    ctx.reserve((in_shape[-1] + 1) * units)
     layer = nn.Linear(in_shape[-1], units, bias=bool(bias))
     act = check_activation(activation, ctx) if activation is not None else None
     res = ctx.initialize(layer, init, bias_init, activation=act)
@@ -58,6 +60,7 @@ def maxout(ctx: BuildContext, in_shape, units, pieces=2, init=None, bias_init=No
     """Linear to ``units * pieces`` features, then the max over each group of ``pieces``."""
     ctx.expect_rank(in_shape, {**FLAT, **SEQ}, "maxout")
     units, pieces = ctx.units(units), _pos_int(pieces, ctx, "pieces")
+    ctx.reserve((in_shape[-1] + 1) * units * pieces)
     layer = nn.Linear(in_shape[-1], units * pieces)
     res = ctx.initialize(layer, init, bias_init, activation={"name": "maxout", "pieces": pieces})
     return nn.Sequential(layer, Maxout(pieces)), {"units": units, "pieces": pieces, **res}
@@ -88,6 +91,7 @@ def batchnorm(ctx: BuildContext, in_shape, momentum=0.1, eps=1e-5, affine=True):
     _prob(momentum, ctx, "momentum")
     _eps(eps, ctx)
     cls = nn.BatchNorm1d if len(in_shape) == 1 else nn.BatchNorm2d
+    ctx.reserve(4 * in_shape[0])
     return cls(in_shape[0], eps=eps, momentum=momentum, affine=bool(affine)), \
         {"momentum": momentum, "eps": eps, "affine": bool(affine)}
 
@@ -97,6 +101,7 @@ def layernorm(ctx: BuildContext, in_shape, eps=1e-5, affine=True):
     """Layer norm over the features (last dim), or over (C, H, W) for images."""
     _eps(eps, ctx)
     shape = in_shape if len(in_shape) == 3 else in_shape[-1:]
+    ctx.reserve(2 * math.prod(shape))
     return nn.LayerNorm(list(shape), eps=eps, elementwise_affine=bool(affine)), \
         {"eps": eps, "affine": bool(affine)}
 
@@ -113,8 +118,9 @@ def conv2d(ctx: BuildContext, in_shape, channels, kernel=3, stride=1, padding="s
     channels, kernel = _pos_int(channels, ctx, "channels"), _pos_int(kernel, ctx, "kernel")
     if padding == "same" and stride != 1:
         padding = kernel // 2  # torch refuses 'same' with stride > 1
-    if not (padding in ("same", "valid") or isinstance(padding, int)):
-        raise ctx.error(f"padding must be 'same', 'valid' or an integer, got {padding!r}")
+    if not (padding in ("same", "valid") or (isinstance(padding, int) and not isinstance(padding, bool) and padding >= 0)):
+        raise ctx.error(f"padding must be 'same', 'valid' or an integer, got {short(padding)} (integers >= 0)")
+    ctx.reserve((in_shape[0] * kernel * kernel + 1) * channels)
     layer = nn.Conv2d(in_shape[0], channels, _pos_int(kernel, ctx, "kernel"),
                       stride=_pos_int(stride, ctx, "stride"), padding=padding, bias=bool(bias))
     res = ctx.initialize(layer, init, bias_init)
@@ -147,8 +153,12 @@ def recurrent(ctx: BuildContext, in_shape, hidden, cell="lstm", layers=1, return
         raise ctx.error(f"returns must be 'last' or 'all', got {returns!r}")
     if nonlinearity not in ("tanh", "relu"):
         raise ctx.error(f"nonlinearity must be 'tanh' or 'relu' (torch.nn.RNN), got {nonlinearity!r}")
-    module = Recurrent(cell, in_shape[-1], _pos_int(hidden, ctx, "hidden"), _pos_int(layers, ctx, "layers"),
-                       returns, bool(bidirectional), _prob(dropout, ctx, "dropout"), nonlinearity)
+    hidden, layers = _pos_int(hidden, ctx, "hidden"), _pos_int(layers, ctx, "layers")
+    gates, dirs = {"lstm": 4, "gru": 3}.get(cell, 1), 2 if bidirectional else 1
+    ctx.reserve(sum(gates * hidden * ((in_shape[-1] if i == 0 else hidden * dirs) + hidden + 2) * dirs
+                    for i in range(layers)))
+    module = Recurrent(cell, in_shape[-1], hidden, layers, returns, bool(bidirectional),
+                       _prob(dropout, ctx, "dropout"), nonlinearity)
     act = nonlinearity if cell == "rnn" else "tanh"
     res = ctx.initialize(module, init, bias_init, activation=act)
     return module, {"hidden": hidden, "cell": cell, "layers": layers, "returns": returns,

@@ -7,7 +7,8 @@ from typing import Any
 
 from torch import nn
 
-from trainlab.errors import ConfigError, ShapeError
+from trainlab.errors import ConfigError, ShapeError, short
+from trainlab.registry import check_kinds
 from trainlab.nn.activations import ACTIVATIONS
 from trainlab.nn.blocks import BLOCKS, primary_argument
 from trainlab.nn.context import BuildContext, check_activation, probe, shape_str
@@ -59,7 +60,7 @@ def build_layers(items: Any, in_shape: tuple, ctx: BuildContext) -> tuple[nn.Seq
     if isinstance(items, (str, dict)):
         items = [items]
     if not isinstance(items, list) or not items:
-        raise ConfigError(f"{ctx.path}: expected a non-empty list of layers, got {items!r}")
+        raise ConfigError(f"{ctx.path}: expected a non-empty list of layers, got {short(items)}")
     parsed = [normalize(item, f"{ctx.path}[{i}]") for i, item in enumerate(items)]
     modules, resolved, shape = [], [], tuple(in_shape)
     for i, (name, kwargs) in enumerate(parsed):
@@ -87,6 +88,7 @@ def _call_block(name: str, ctx: BuildContext, shape: tuple, kwargs: dict):
     missing = [p for p in required if p not in kwargs]
     if missing:
         raise ctx.error(f"missing argument {missing[0]!r}")
+    check_kinds(builder, kwargs, ctx.path, ints=True)  # bias: 3, momentum: adam, eps: .nan -> one line
     return builder(ctx, shape, **kwargs)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from trainlab import limits
 from trainlab.errors import ConfigError, ShapeError
 from trainlab.nn import activations, init as initializers
 
@@ -25,9 +26,16 @@ class BuildContext:
     next_activation: Any = "identity"  # the activation after this block, for init gains
     n_outputs: int | None = None  # what `units: auto` means (classes, or 1 for binary)
     data_dependent: list = field(default_factory=list)  # (module, lsuv kwargs) to calibrate
+    parameters: list = field(default_factory=lambda: [0])  # running count, shared by every sub-context
 
     def at(self, suffix: str, **changes) -> "BuildContext":
         return replace(self, path=f"{self.path}{suffix}", **changes)
+
+    def reserve(self, n: int) -> None:
+        """Count ``n`` parameters a block is about to allocate; past ``TRAINLAB_MAX_PARAMETERS``
+        the build stops here, with the numbers, before torch allocates anything."""
+        self.parameters[0] += int(n)
+        limits.check("parameters", self.parameters[0], f"{self.path}: the model so far has")
 
     def error(self, message: str) -> ConfigError:
         return ConfigError(f"{self.path}: {message}")

@@ -18,7 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from trainlab.errors import ConfigError, ShapeError
+from trainlab.errors import ConfigError, ShapeError, short
+from trainlab.registry import check_kinds
 from trainlab.nn import activations, init as initializers
 from trainlab.nn.compose import build_layers
 from trainlab.nn.context import BuildContext, check_activation, shape_str
@@ -63,9 +64,9 @@ def mlp_layers(hidden: Any = (), depth: int | None = None, output: Any = "auto",
     if isinstance(hidden, int) and not isinstance(hidden, bool):
         hidden = [hidden] * (depth if depth is not None else 1)
     elif depth is not None:
-        raise ConfigError(f"model.mlp: depth={depth!r} needs hidden to be one width, got {hidden!r}")
+        raise ConfigError(f"model.mlp: depth={short(depth)} needs hidden to be one width, got {short(hidden)}")
     if not isinstance(hidden, (list, tuple)) or not all(isinstance(h, int) and h > 0 for h in hidden):
-        raise ConfigError(f"model.mlp: hidden must be a positive integer or a list of them, got {hidden!r}")
+        raise ConfigError(f"model.mlp: hidden must be a positive integer or a list of them, got {short(hidden)}")
     winit = {"init": init} if init is not None else {}
     binit = {"bias_init": bias_init} if bias_init is not None else {}
     items: list = ["flatten"] if flatten and input_rank > 1 else []
@@ -94,7 +95,7 @@ def build(spec: dict, input_shape: tuple, n_outputs: int | None = None) -> Netwo
     Initialisation draws from torch's global RNG: seed it first for a reproducible net.
     """
     if not isinstance(spec, dict):
-        raise ConfigError(f"model: expected a mapping with 'layers' or 'mlp', got {spec!r}")
+        raise ConfigError(f"model: expected a mapping with 'layers' or 'mlp', got {short(spec)}")
     unknown = [k for k in spec if k not in MODEL_KEYS]
     if unknown:
         raise ConfigError(f"model: unknown key {unknown[0]!r}; valid keys: {', '.join(MODEL_KEYS)}")
@@ -133,11 +134,17 @@ def _resolve_init(spec: Any) -> Any:
 
 def _resolve_mlp(mlp: Any, n_outputs: int | None) -> dict:
     if not isinstance(mlp, dict):
-        raise ConfigError(f"model.mlp: expected a mapping, got {mlp!r}")
+        raise ConfigError(f"model.mlp: expected a mapping, got {short(mlp)}")
     unknown = [k for k in mlp if k not in MLP_DEFAULTS]
     if unknown:
         raise ConfigError(f"model.mlp: unknown key {unknown[0]!r}; valid keys: {', '.join(MLP_DEFAULTS)}")
     out = {**MLP_DEFAULTS, **mlp}
+    check_kinds(mlp_layers, mlp, "model.mlp")  # batchnorm: 3, dropout: high -> one line
+    depth = out["depth"]
+    if depth is not None and (not isinstance(depth, int) or isinstance(depth, bool) or depth < 1):
+        raise ConfigError(f"model.mlp: depth must be a positive integer, got {short(depth)}")
+    if not 0 <= out["dropout"] < 1:
+        raise ConfigError(f"model.mlp: dropout must be a probability in [0, 1), got {short(out['dropout'])}")
     if out["output"] == "auto":
         if n_outputs is None:
             raise ConfigError("model.mlp: output 'auto' needs a data set that sets the output size")
