@@ -33,9 +33,14 @@ def short(value: object, limit: int = 80) -> str:
     return one_line(text, limit)
 
 
+# every character str.splitlines() breaks at, and the other control characters, shown escaped
+_ESCAPES = {c: repr(chr(c))[1:-1] for c in [*range(32), *range(0x7F, 0xA0), 0x2028, 0x2029] if c != 9}
+
+
 def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
-    """``text`` with line breaks and NULs made visible and the middle cut past ``limit`` characters."""
-    text = str(text).replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\r").replace("\x00", "\\x00")
+    """``text`` with line breaks and control characters made visible (``\\n``, ``\\x0c``) and
+    the middle cut past ``limit`` characters."""
+    text = str(text).translate(_ESCAPES)
     if len(text) > limit:
         keep = max(limit - 20, 10)
         head, tail = text[: keep * 2 // 3], text[-(keep - keep * 2 // 3):]

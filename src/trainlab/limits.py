@@ -38,10 +38,11 @@ def limit(name: str) -> int:
 
 
 def check(name: str, value: int, what: str) -> None:
-    """Refuse ``value`` (of the kind ``name`` counts) above its limit, naming both numbers."""
+    """Refuse ``value`` (of the kind ``name`` counts) above its limit, naming both numbers:
+    ``WHAT VALUE UNIT, over the limit of N; ...``."""
     cap = limit(name)
     if value > cap:
         env, _, unit = LIMITS[name]
         extra = f" (about {value * BYTES_PER_PARAMETER / 1e9:,.1f} GB to train)" if name == "parameters" else ""
-        raise ConfigError(f"{what}: {value:,} {unit}{extra}, over the limit of {cap:,}; "
+        raise ConfigError(f"{what} {value:,} {unit}{extra}, over the limit of {cap:,}; "
                           f"if you mean it, raise the limit with {env}={value}")

@@ -26,6 +26,7 @@ import json
 import math
 import os
 import stat
+import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -62,7 +63,9 @@ def user_path(path: str | os.PathLike, what: str) -> Iterator[None]:
     except ConfigError:
         raise
     except UnicodeDecodeError as e:
-        raise ConfigError(f"{what} {path}: not UTF-8 text (byte {e.start}: {short(e.object[e.start:e.start + 4])})") from None
+        line = e.object.count(b"\n", 0, e.start) + 1 if isinstance(e.object, bytes) else "?"
+        raise ConfigError(f"{what} {path}: not UTF-8 text (line {line}, byte {e.start}: "
+                          f"{short(e.object[e.start:e.start + 4])})") from None
     except OSError as e:
         reason = _HINTS.get(e.errno) or (e.strerror or type(e).__name__).lower()
         other = f" ({e.filename})" if e.filename is not None and str(e.filename) != str(path) else ""
@@ -183,7 +186,7 @@ def load_yaml_file(path: str | os.PathLike, what: str = "spec", max_bytes: int =
 
 def check_plain(obj: Any, where: str) -> None:
     """Refuse what YAML can write but no trainlab setting means: non-string keys, NaN and
-    infinities, integers beyond 64 bits, dates, bytes, sets. Names the key path."""
+    infinities, integers beyond 64 bits, strings holding NUL, dates, bytes, sets. Names the key path."""
     stack = [(obj, where)]
     while stack:
         value, at = stack.pop()
@@ -194,7 +197,10 @@ def check_plain(obj: Any, where: str) -> None:
                 stack.append((v, f"{at}.{k}"))
         elif isinstance(value, (list, tuple)):
             stack.extend((v, f"{at}[{i}]") for i, v in enumerate(value))
-        elif isinstance(value, bool) or value is None or isinstance(value, str):
+        elif isinstance(value, str):
+            if "\x00" in value:
+                raise ConfigError(f"{at}: {short(value)} holds a NUL character")
+        elif isinstance(value, bool) or value is None:
             continue
         elif isinstance(value, int):
             if value.bit_length() > MAX_INT_BITS:
@@ -294,12 +300,13 @@ def load_tensors(path: str | os.PathLike, what: str, max_bytes: int | None = Non
 
     check_file(path, what, max_bytes)
     try:
-        with user_path(path, what):
+        with user_path(path, what), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's pickle-protocol warnings on crafted files
             return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
-        first = next((ln for ln in lines if "Unsupported" in ln or "WeightsUnpickler error" in ln),
-                     lines[0] if lines else type(e).__name__)
+        detail = str(e).split("WeightsUnpickler error:", 1)[-1]  # torch's reason, after its boilerplate
+        lines = [ln.strip() for ln in detail.splitlines() if ln.strip() and not ln.startswith("Check the documentation")]
+        first = lines[0] if lines else type(e).__name__
         raise ConfigError(f"{what} {path}: refused: not a plain tensor file ({one_line(first, 200)})") from None
     except (RuntimeError, ValueError, EOFError, TypeError, AttributeError, KeyError, IndexError,
             MemoryError, OverflowError, ImportError, NotImplementedError) as e:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
 
 from trainlab.errors import ConfigError
 
@@ -56,13 +55,22 @@ def run_list(args) -> int:
     return 0
 
 
+def _value(text: str, where: str):
+    """A command-line value read as YAML (safely; text that is not YAML stays a string)."""
+    from trainlab.safe_io import check_plain, load_yaml
+
+    value = load_yaml(text, where, strict=False) if text.strip() else ""
+    check_plain(value, where)
+    return value
+
+
 def _params(texts: list[str]) -> dict:
     out = {}
     for text in texts:
         if "=" not in text:
             raise ConfigError(f"--set {text!r}: expected key=value, e.g. n_train=1000")
         key, value = text.split("=", 1)
-        out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        out[key.strip()] = _value(value, f"--set {key.strip()}")
     return out
 
 
@@ -71,7 +79,7 @@ def run_info(args) -> int:
     from trainlab.data import catalog
 
     data.DATASETS.lookup(args.name)
-    pre = yaml.safe_load(args.preprocess) if args.preprocess else "none"
+    pre = _value(args.preprocess, "--preprocess") if args.preprocess else "none"
     if args.figure and data.preprocess.is_none(pre):
         raise ConfigError("--figure draws what --preprocess does: give --preprocess P (e.g. standardize)")
     out = {"name": args.name, "kind": catalog.kind(args.name), "description": catalog.describe(args.name),

@@ -48,8 +48,10 @@ def run(args) -> int:
         raise ConfigError(f"--members must be a positive integer, got {args.members}")
     overrides = list(args.overrides) + ([f"device={args.device}"] if args.device else [])
     spec = apply_overrides(resolve(load_file(args.spec)), overrides)
+    directory = _out_dir(spec, args.out)  # a bad --out is refused before training, not after
     dataset = data.load(spec["data"])
     ensemble = Ensemble(args.combine, dataset.task)  # checks combine vs task before training
+    _check_size(spec, dataset, args.members)
     members = train_members(spec, dataset, k=args.members, progress=False if args.no_progress else None,
                             stacked=False if args.sequential else "auto", data_order=args.data_order)
     live = [k for k in range(members.k) if k not in members.trainer.diverged]  # NaN members would poison the mix
@@ -62,19 +64,33 @@ def run(args) -> int:
               "device": str(members.trainer.device),
               "diverged": [members.seeds[k] for k in sorted(members.trainer.diverged)],  # their seeds
               "stopped": sorted(members.trainer.stopped), "data": dataset.summary()}
-    if args.out:
-        _write(args.out, spec, members, result)
+    if directory is not None:
+        _write(directory, spec, members, result)
     print(json.dumps(result, indent=2) if args.json else summary(result))
     return 0
 
 
-def _write(out: str, spec: dict, members, result: dict) -> None:
+def _check_size(spec: dict, dataset, members: int) -> None:
+    """K members stack K copies of the parameters: refuse past the parameter limit before any."""
+    from trainlab import limits
+    from trainlab.nn import count_parameters
+    from trainlab.train.run import build_model
+
+    per_member = count_parameters(build_model(spec, dataset))  # also checks its output against the data
+    limits.check("parameters", per_member * members, f"--members {members:,}: the ensemble would have")
+
+
+def _out_dir(spec: dict, out: str | None):
+    from trainlab.train.run import new_run_dir
+
+    return new_run_dir(spec, out) if out else None
+
+
+def _write(directory, spec: dict, members, result: dict) -> None:
     import torch
 
     from trainlab.atomic import atomic_write, write_json, write_yaml
-    from trainlab.train.run import new_run_dir
 
-    directory = new_run_dir(spec, out)
     write_yaml(directory / "config.yaml", spec)
     states = [{n: t.detach().cpu() for n, t in m.state_dict().items()} for m in members.models()]
     atomic_write(directory / "members.pt", lambda fh: torch.save({"seeds": members.seeds, "members": states}, fh))

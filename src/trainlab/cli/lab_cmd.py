@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from trainlab.errors import ConfigError
+from trainlab.safe_io import writable_dir
 
 NAME = "lab"
 HELP = "list the labs, or run one: a lecture claim as an experiment with a figure and a verdict"
@@ -74,11 +75,9 @@ def fresh_dir(out: str | None, stem: str, marker: str) -> Path:
     """``out``, or ``runs/STEM-TIME``; never one that already holds results (no lost data)."""
     if out is None:
         return Path("runs") / f"{stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    path = Path(out)
+    path = writable_dir(out, "--out")  # not a file, not under one, no dangling link, writable
     if (path / marker).exists():
         raise ConfigError(f"--out {path} already holds results ({marker}); choose another folder")
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"--out {path} is a file, not a folder")
     return path
 
 

@@ -30,7 +30,7 @@ def mnist1d(n_samples: int = 5000, seed: int = 42, val_fraction: float = 0.2, sp
     """MNIST-1D: 3,200 / 800 / 1,000 signals of length 40 (defaults), 10 classes."""
     if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < 100:
         raise ConfigError(f"mnist1d: n_samples must be an integer >= 100, got {n_samples!r}")
-    limits.check("data", n_samples * 40, f"mnist1d: n_samples={n_samples:,}")
+    limits.check("data", n_samples * 40, f"mnist1d: n_samples={n_samples:,} makes")
     if not isinstance(val_fraction, (int, float)) or isinstance(val_fraction, bool) or not 0 < val_fraction < 1:
         raise ConfigError(f"mnist1d: val_fraction must be a number in (0, 1), got {val_fraction!r}")
     for key, v in (("seed", seed), ("split_seed", split_seed)):

@@ -22,7 +22,7 @@ def _check(name: str, n_samples: int, length: int) -> None:
         raise ConfigError(f"{name}: n_samples must be an integer >= 10, got {n_samples!r}")
     if not isinstance(length, int) or isinstance(length, bool) or length < 2:
         raise ConfigError(f"{name}: length must be an integer >= 2, got {length!r}")
-    limits.check("data", n_samples * 2 * length, f"{name}: n_samples={n_samples:,}, length={length:,}")
+    limits.check("data", n_samples * 2 * length, f"{name}: n_samples={n_samples:,}, length={length:,} make")
 
 
 def adding(n_samples: int = 2000, length: int = 50, seed: int = 0) -> Dataset:

@@ -20,7 +20,7 @@ from trainlab.errors import ConfigError
 def _check(name: str, n_samples: int, noise: float) -> None:
     if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < 10:
         raise ConfigError(f"{name}: n_samples must be an integer >= 10, got {n_samples!r}")
-    limits.check("data", n_samples * 2, f"{name}: n_samples={n_samples:,}")
+    limits.check("data", n_samples * 2, f"{name}: n_samples={n_samples:,} makes")
     if not isinstance(noise, (int, float)) or isinstance(noise, bool) or not 0 <= noise <= 1:
         raise ConfigError(f"{name}: noise must be a number in [0, 1], got {noise!r}")
 

@@ -35,7 +35,7 @@ class BuildContext:
         """Count ``n`` parameters a block is about to allocate; past ``TRAINLAB_MAX_PARAMETERS``
         the build stops here, with the numbers, before torch allocates anything."""
         self.parameters[0] += int(n)
-        limits.check("parameters", self.parameters[0], f"{self.path}: the model so far has")
+        limits.check("parameters", self.parameters[0], f"{self.path}: the model would have")
 
     def error(self, message: str) -> ConfigError:
         return ConfigError(f"{self.path}: {message}")

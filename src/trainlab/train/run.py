@@ -96,9 +96,12 @@ def resume(directory: str | Path, progress: bool | None = None,
     is checked first (``run_dir.check``); a resume that fails leaves it exactly as it was."""
     folder = run_dir.check(directory)
     directory, spec = folder.directory, folder.spec
-    dataset = datasets.load(spec["data"], fitted=folder.fitted)
-    model = build_model(spec, dataset)
-    trainer = _trainer(directory, spec, dataset, model, progress, callbacks)
+    try:
+        dataset = datasets.load(spec["data"], fitted=folder.fitted)
+        model = build_model(spec, dataset)
+        trainer = _trainer(directory, spec, dataset, model, progress, callbacks)
+    except ConfigError as e:
+        raise ConfigError(f"--resume {directory}: cannot rebuild the run from config.yaml: {e}") from None
     if folder.state is not None:
         run_dir.restore(trainer, folder.state, len(dataset.train), f"--resume {directory}")
     last = directory / "checkpoints" / "last.pt"
