@@ -70,7 +70,7 @@ KILL_SPEC = {  # many logged rows (log_every 1): the metrics rewrite at each res
     "name": "killresume", "seed": 3,
     "data": {"name": "spiral", "n_samples": 400, "noise": 0.2},
     "model": {"mlp": {"hidden": [32, 32], "activation": "relu", "init": "he_normal", "batchnorm": True}},
-    "train": {"optimizer": "adam", "lr": 0.01, "steps": 1500, "batch_size": 32, "checkpoint_every": 5,
+    "train": {"optimizer": "adam", "lr": 0.01, "steps": 1000, "batch_size": 32, "checkpoint_every": 5,
               "log_every": 1},
 }
 
@@ -145,4 +145,4 @@ def test_sigkill_during_resume_loses_no_metrics_rows(tmp_path):
     assert json.loads(done.stdout)["final"] == json.loads(fresh.stdout)["final"]
     strip = lambda p: [{k: v for k, v in r.items() if k != "seconds"} for r in _rows(p)]  # noqa: E731
     assert strip(metrics) == strip(straight / "metrics.jsonl")
-    assert len(strip(metrics)) == 1500
+    assert len(strip(metrics)) == 1000

@@ -26,6 +26,8 @@ def data_root(data_dir: str | os.PathLike | None = None) -> Path:
         raise ConfigError(f"data.data_dir: expected a folder path, got {data_dir!r}")
     root = data_dir or os.environ.get(ENV) or Path.home() / ".cache" / "trainlab"
     root = Path(root).expanduser()
+    if root.is_symlink() and not root.exists():  # a dangling link or a loop: say so, not "already exists"
+        raise ConfigError(f"data folder {root}: a symbolic link that leads nowhere ({os.readlink(root)})")
     if root.exists() and not root.is_dir():
         raise ConfigError(f"data folder {root} is a file, not a folder (set by data_dir or ${ENV})")
     return root

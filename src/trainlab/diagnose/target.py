@@ -22,7 +22,8 @@ from torch import nn
 
 from trainlab import data as datasets
 from trainlab.data.base import Dataset
-from trainlab.errors import ConfigError
+from trainlab.errors import ConfigError, one_line
+from trainlab.safe_io import check_file
 from trainlab.train import losses
 from trainlab.train.spec import load_file, resolve
 from trainlab.train.trainer import seed_everything
@@ -87,10 +88,18 @@ def _import(module_part: str):
         file = Path(module_part)
         if not file.is_file():
             raise ConfigError(f"TARGET: no such file {module_part!r}")
+        check_file(file, "TARGET", 16 << 20)  # a regular file, not a device or a folder
         spec = importlib.util.spec_from_file_location(file.stem, file)
+        if spec is None or spec.loader is None:
+            raise ConfigError(f"TARGET {module_part}: not a Python file (give path/to/file.py:callable)")
         module = importlib.util.module_from_spec(spec)
         sys.modules.setdefault(file.stem, module)
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except (SyntaxError, ValueError) as e:  # not Python, not UTF-8, NUL bytes: one line, not a traceback
+            if isinstance(e, ConfigError):
+                raise
+            raise ConfigError(f"TARGET {module_part}: cannot be read as Python ({type(e).__name__}: {one_line(e, 160)})") from None
         return module
     if str(Path.cwd()) not in sys.path:  # the user's package, next to where they run trainlab
         sys.path.insert(0, str(Path.cwd()))

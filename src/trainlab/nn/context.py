@@ -37,6 +37,16 @@ class BuildContext:
         self.parameters[0] += int(n)
         limits.check("parameters", self.parameters[0], f"{self.path}: the model would have")
 
+    def _init(self, fn, p: torch.Tensor, name: str) -> None:
+        """Run initializer ``fn`` on ``p``; weights float32 cannot hold (a gain of 1e308 on a
+        large fan) are refused here, not found later as a divergence blamed on the lr."""
+        try:
+            fn(p)
+        except RuntimeError as e:
+            raise self.error(f"{fn.name} on {name}: {str(e).strip().splitlines()[0]}") from None
+        if p.is_floating_point() and not bool(torch.isfinite(p).all()):
+            raise self.error(f"{fn.name} gave {name} NaN/inf values (its scale overflows float32)")
+
     def error(self, message: str) -> ConfigError:
         return ConfigError(f"{self.path}: {message}")
 
@@ -67,7 +77,7 @@ class BuildContext:
             fn = initializers.get(w_spec, activation=_act_name(act))
             for name, p in module.named_parameters():
                 if p.ndim >= 2:
-                    fn(p)
+                    self._init(fn, p, name)
             if fn.data_dependent:
                 self.data_dependent.append((module, fn.kwargs))
             resolved["init"] = {"name": fn.name, **fn.kwargs} if init is not None else None
@@ -75,7 +85,7 @@ class BuildContext:
             fn = initializers.get(b_spec)
             for name, p in module.named_parameters():
                 if p.ndim == 1 and name.split(".")[-1].startswith("bias"):
-                    fn(p)
+                    self._init(fn, p, name)
             resolved["bias_init"] = {"name": fn.name, **fn.kwargs} if bias_init is not None else None
         return resolved
 

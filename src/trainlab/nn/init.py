@@ -318,7 +318,13 @@ def get(spec: Any, activation: Any = None) -> Callable:
     # back (he's "relu") would otherwise override the builder's context on a rebuild.
     resolved = copy.deepcopy({**{k: v for k, v in allowed.items() if k != "activation"}, **kwargs})
     # Check values now by one run on a scratch tensor; a scratch generator leaves the global RNG alone.
-    fn(torch.empty(4, 4), **resolved, generator=torch.Generator())
+    scratch = torch.empty(4, 4)
+    try:
+        fn(scratch, **resolved, generator=torch.Generator())
+    except RuntimeError as e:  # e.g. constant: 1e300, which float32 cannot hold
+        raise ConfigError(f"initializer {name!r}: {str(e).strip().splitlines()[0]}") from None
+    if not bool(torch.isfinite(scratch).all()):
+        raise ConfigError(f"initializer {name!r}: its arguments give NaN/inf weights (a scale past float32's range)")
     return Initializer(name, resolved, data_dependent=name in DATA_DEPENDENT)
 
 

@@ -55,12 +55,16 @@ def build(spec: Any, model: nn.Module, lr: float, weight_decay: float = 0.0) -> 
         groups = [{"params": [p for p in model.parameters() if p.requires_grad], "weight_decay": 0.0}]
     kwargs = {**fixed, **kwargs}
     check_kinds(cls, kwargs, f"optimizer {name!r}")
+    betas = kwargs.get("betas")
+    if betas is not None and not (isinstance(betas, (list, tuple)) and len(betas) == 2 and all(
+            isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in betas)):
+        raise ConfigError(f"optimizer {name!r}: betas must be two numbers in [0, 1), got {short(betas)}")
     if cls in FUSED and not {"fused", "foreach", "differentiable"} & kwargs.keys():
         try:
             return cls(groups, lr=float(lr), fused=True, **kwargs)
-        except (RuntimeError, TypeError, ValueError):
+        except (RuntimeError, TypeError, ValueError, IndexError):
             pass  # no fused kernel for this device or dtype (or a bad kwarg, reported below)
     try:
         return cls(groups, lr=float(lr), **kwargs)
-    except (TypeError, ValueError) as e:  # an unknown argument; torch's range checks (momentum < 0, ...)
+    except (TypeError, ValueError, IndexError) as e:  # an unknown argument; torch's range checks (momentum < 0, betas: [0.9])
         raise ConfigError(f"optimizer {name!r}: {one_line(e, 200)}") from None
