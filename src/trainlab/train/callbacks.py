@@ -95,6 +95,9 @@ class MetricsLogger(Callback):
                     if ln.strip() and json.loads(ln).get("step", 0) <= trainer.step]
             self.path.write_text("".join(ln + "\n" for ln in keep))
         self._fh = self.path.open("a")
+        for record in getattr(trainer, "init_records", None) or ():  # a data pass's records (DBN pre-training)
+            self._fh.write(json.dumps(record) + "\n")
+        trainer.init_records = []
 
     def on_step_end(self, trainer):
         if trainer.metrics is not None:
