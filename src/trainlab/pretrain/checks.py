@@ -48,9 +48,10 @@ def check_params(p: dict, where: str) -> None:
         raise ConfigError(f"{where}: persistent must be true or false, got {p['persistent']!r}")
 
 
-def as_data(X: Any, visible: str, where: str, device: Any = None) -> torch.Tensor:
+def as_data(X: Any, visible: str, where: str, device: Any = None, clip: bool = False) -> torch.Tensor:
     """X as a 2-D float tensor (float64 kept, other dtypes become float32; extra dims flattened),
-    finite, and in [0, 1] for bernoulli visibles."""
+    finite, and in [0, 1] for bernoulli visibles (``clip``: clipped into it, for validation data
+    scaled by statistics fitted on the training split, which may overshoot a little)."""
     x = torch.as_tensor(X)
     if not x.is_floating_point() or x.dtype not in (torch.float32, torch.float64):
         x = x.to(torch.float32)
@@ -64,6 +65,8 @@ def as_data(X: Any, visible: str, where: str, device: Any = None) -> torch.Tenso
     bad = int((~torch.isfinite(x)).sum())
     if bad:
         raise ConfigError(f"{where}: the data has {bad} NaN/inf values; clean or impute them first")
+    if visible == "bernoulli" and clip:
+        x = x.clamp(0.0, 1.0)
     if visible == "bernoulli":
         lo, hi = float(x.min()), float(x.max())
         if lo < 0 or hi > 1:

@@ -60,7 +60,7 @@ class DBN:
         ``load_state_dict`` the next fit continues where the saved state stopped."""
         self._check()
         x = as_data(X, self.visible, "DBN", device=self.device)
-        val = as_data(X_val, self.visible, "DBN (X_val)", device=self.device) if X_val is not None else None
+        val = as_data(X_val, self.visible, "DBN (X_val)", device=self.device, clip=True) if X_val is not None else None
         if getattr(self, "_pending", None) is None:
             self._start()
         done, current = self._pending

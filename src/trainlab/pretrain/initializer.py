@@ -108,6 +108,14 @@ def hidden_layers(model: nn.Module, x: torch.Tensor, layers: list[tuple[nn.Modul
     return hidden
 
 
+def dbn_settings(layers: list[tuple[nn.Module, dict]]) -> tuple[dict, int, str | None]:
+    """(DBN hyperparameters, seed, stack) from the init's arguments. A null seed is drawn from
+    torch's global RNG, which the run seeded before building: the same spec pre-trains the same."""
+    kw = {k: v for k, v in layers[0][1].items() if k != "activation"}
+    stack, seed = kw.pop("stack", None), kw.pop("seed", None)
+    return kw, int(torch.randint(2 ** 31, (1,))) if seed is None else seed, stack
+
+
 def load_stack(path: str | Path) -> DBN:
     """The DBN a ``trainlab pretrain`` run saved (``RUN_DIR/stack.pt``, loaded with weights_only)."""
     path = Path(path)
@@ -122,13 +130,11 @@ def dbn_pass(model: nn.Module, x: torch.Tensor, layers: list[tuple[nn.Module, di
              log: Callable[[dict], None] | None = None) -> list[dict]:
     """Pre-train the hidden layers greedily on ``x`` (or load ``stack``) and copy the RBMs in."""
     hidden = hidden_layers(model, x, layers)
-    kw = {k: v for k, v in layers[0][1].items() if k != "activation"}
-    stack, seed = kw.pop("stack", None), kw.pop("seed", None)
+    settings, seed, stack = dbn_settings(layers)
     if stack is not None:
         dbn = load_stack(stack)
     else:
-        seed = int(torch.randint(2 ** 31, (1,))) if seed is None else seed  # from the run's seeded RNG
-        dbn = DBN(hidden=[m.out_features for m in hidden], device=str(x.device), random_state=seed, **kw)
+        dbn = DBN(hidden=[m.out_features for m in hidden], device=str(x.device), random_state=seed, **settings)
         x_in = layer_input(model, hidden[0], x)
         val_in = layer_input(model, hidden[0], val) if val is not None else None
         dbn.fit(x_in, X_val=val_in, log=None if log is None else (lambda r: log({"phase": "pretrain", "step": 0, **r})))

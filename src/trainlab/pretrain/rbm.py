@@ -60,7 +60,7 @@ class RBM:
         record per epoch; ``on_epoch(self)`` runs after each (checkpoints)."""
         check_params(self.get_params(), "RBM")
         x = as_data(X, self.visible, "RBM", device=self.device)
-        val = as_data(X_val, self.visible, "RBM (X_val)", device=self.device) if X_val is not None else None
+        val = as_data(X_val, self.visible, "RBM (X_val)", device=self.device, clip=True) if X_val is not None else None
         if not getattr(self, "_resumed", False):
             self._initialize(x)
         self._resumed = False

@@ -91,8 +91,10 @@ class MetricsLogger(Callback):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # on resume, drop lines past the checkpoint so the file matches an uninterrupted run
         if self.path.exists():
+            fresh = bool(getattr(trainer, "init_records", None))  # a data pass ran again: drop its old records
             keep = [ln for ln in self.path.read_text().splitlines()
-                    if ln.strip() and json.loads(ln).get("step", 0) <= trainer.step]
+                    if ln.strip() and json.loads(ln).get("step", 0) <= trainer.step
+                    and not (fresh and "phase" in json.loads(ln))]
             self.path.write_text("".join(ln + "\n" for ln in keep))
         self._fh = self.path.open("a")
         for record in getattr(trainer, "init_records", None) or ():  # a data pass's records (DBN pre-training)
