@@ -22,8 +22,8 @@ def _real(where: str, name: str, value: Any, low: float, high: float | None = No
     ok = not isinstance(value, bool) and isinstance(value, Real) and math.isfinite(value)
     ok = ok and (value > low if open_low else value >= low) and (high is None or value <= high)
     if not ok:
-        bound = f"> {low}" if open_low else f">= {low}"
-        bound += f" and <= {high}" if high is not None else ""
+        bound = f"> {low:g}" if open_low else f">= {low:g}"
+        bound += f" and <= {high:g}" if high is not None else ""
         raise ConfigError(f"{where}: {name} must be a finite number {bound}, got {value!r}")
 
 

@@ -114,14 +114,21 @@ class RBM:
         if x.shape[1] != self.n_features_in_:
             raise ValueError(f"RBM: X has {x.shape[1]} features, but the RBM was fitted with {self.n_features_in_}")
 
+    def _chain_visible(self) -> torch.Tensor:
+        """PCD: k Gibbs steps on from the persistent chain's hidden state; the visible sample v_k."""
+        W, c, b, g, vis = *self._params(), self._rng, self.visible
+        h = self._chain
+        for step in range(self.k):
+            v = energy.sample_visible(energy.visible_mean(h, W, b, vis), vis, g)
+            if step < self.k - 1:
+                h = energy.bernoulli(torch.sigmoid(energy.hidden_input(v, W, c)), g)
+        return v
+
     def _negative(self, v0: torch.Tensor, h0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The negative phase: k Gibbs steps from the data (CD) or the persistent chain (PCD).
+        """The negative phase from the data: k Gibbs steps (CD-k; also PCD's first batch).
         Returns (v_k, P(h | v_k)). CD's last reconstruction is probabilities (Hinton 2010 3.2)."""
         W, c, b, g, vis = *self._params(), self._rng, self.visible
-        if self.persistent and self._chain is not None and len(self._chain) == len(v0):
-            h = self._chain
-        else:
-            h = energy.bernoulli(h0, g)
+        h = energy.bernoulli(h0, g)
         for step in range(self.k):
             mean = energy.visible_mean(h, W, b, vis)
             v = mean if (step == self.k - 1 and not self.persistent) else energy.sample_visible(mean, vis, g)
@@ -136,25 +143,37 @@ class RBM:
     def _step(self, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One CD-k update on a mini-batch; returns (v0, v_k) so tests can check the gradient."""
         W, c, b = self._params()
-        h0 = torch.sigmoid(energy.hidden_input(v0, W, c))  # (B, H)
-        vk, hk = self._negative(v0, h0)
         n = len(v0)
-        # dW = <h v>_data - <h v>_model: (H, D); the negative of d/dW [mean F(v0) - mean F(vk)]
-        grad_w = torch.mm(h0.t(), v0).sub_(torch.mm(hk.t(), vk)).div_(n)
-        grad_c = (h0.sum(0) - hk.sum(0)).div_(n)
-        grad_b = (v0.sum(0) - vk.sum(0)).div_(n)
+        if self.persistent and self._chain is not None and len(self._chain) == n:
+            # PCD: the chain does not depend on this batch, so P(h | v) of the data and of the
+            # chain's sample come from one GEMM on [v0; vk]
+            vk = self._chain_visible()
+            both = torch.sigmoid(energy.hidden_input(torch.cat([v0, vk]), W, c))  # (2B, H)
+            h0, hk = both[:n], both[n:]
+            self._chain = energy.bernoulli(hk, self._rng)
+        else:
+            h0 = torch.sigmoid(energy.hidden_input(v0, W, c))  # (B, H)
+            vk, hk = self._negative(v0, h0)
+        lr, wd = self.lr, self.weight_decay
+        m = self.momentum if self.epochs_done_ < self.momentum_epochs else self.final_momentum
+        vel_w, vel_c, vel_b = self._velocity
+        # dW = <h v>_data - <h v>_model = [h0; -hk]^T [v0; vk] / n: the negative of
+        # d/dW [mean F(v0) - mean F(vk)]. One GEMM that also applies momentum (beta = m).
+        hs, vs = torch.cat([h0, hk.neg()]), torch.cat([v0, vk])  # (2B, H), (2B, D)
+        vel_w.addmm_(hs.t(), vs, beta=m, alpha=lr / n)
+        vel_c.mul_(m).add_(hs.sum(0), alpha=lr / n)
+        vel_b.mul_(m).add_(v0.sum(0) - vk.sum(0), alpha=lr / n)
         if self.sparsity_target is not None:  # Hinton 2010 section 11: push the mean activation q to the target
             q_batch = h0.mean(0)
             self._q = q_batch if self._q is None else 0.9 * self._q + 0.1 * q_batch
             push = self.sparsity_cost * (self.sparsity_target - self._q)
-            grad_c += push
-            grad_w += push[:, None] * v0.mean(0)[None, :]
-        if self.weight_decay:
-            grad_w.add_(W, alpha=-self.weight_decay)
-        m = self.momentum if self.epochs_done_ < self.momentum_epochs else self.final_momentum
-        for p, vel, g in zip((W, c, b), self._velocity, (grad_w, grad_c, grad_b)):
-            vel.mul_(m).add_(g, alpha=self.lr)
-            p.add_(vel)
+            vel_c.add_(push, alpha=lr)
+            vel_w.addr_(push, v0.mean(0), alpha=lr)
+        if wd:  # weight cost on W only (Hinton 2010 section 10)
+            vel_w.add_(W, alpha=-lr * wd)
+        W.add_(vel_w)
+        c.add_(vel_c)
+        b.add_(vel_b)
         return v0, vk
 
     # ---- inference ---------------------------------------------------------------------------
@@ -262,10 +281,10 @@ class RBM:
     # ---- state (checkpoints: plain tensors, loadable with weights_only=True) -----------------
     def state_dict(self) -> dict:
         self._fitted()
-        return {"params": self.get_params(), "weights": [p.detach().cpu() for p in self._params()],
-                "velocity": [v.cpu() for v in self._velocity],
-                "chain": None if self._chain is None else self._chain.cpu(),
-                "q": None if self._q is None else self._q.cpu(), "epochs_done": self.epochs_done_,
+        copy = lambda t: None if t is None else t.detach().cpu().clone()  # noqa: E731 (a snapshot, not a view)
+        return {"params": self.get_params(), "weights": [copy(p) for p in self._params()],
+                "velocity": [copy(v) for v in self._velocity], "chain": copy(self._chain),
+                "q": copy(self._q), "epochs_done": self.epochs_done_,
                 "rng": self._rng.get_state(), "perm_rng": self._perm_rng.get_state(), "history": list(self.history_)}
 
     def load_state_dict(self, state: dict) -> "RBM":
