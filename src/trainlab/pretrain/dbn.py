@@ -94,6 +94,14 @@ class DBN:
         if not getattr(self, "rbms_", None):
             raise ValueError("this DBN is not fitted yet: call fit(X) first")
 
+    def prefix(self, layers: int) -> "DBN":
+        """The first ``layers`` RBMs as a DBN of their own: greedy training makes them exactly
+        what a ``layers``-deep DBN with the same seed would have learned."""
+        self._fitted()
+        part = DBN(**{**self.get_params(), "hidden": list(self.hidden[:layers])})
+        part._seed, part._pending, part.rbms_ = self._seed, None, self.rbms_[:layers]
+        return part
+
     # ---- the MLP the stack initializes -------------------------------------------------------
     def init_linears(self, linears: list[nn.Linear]) -> None:
         """Copy RBM i's weights and hidden biases into ``linears[i]`` (sizes must match)."""
@@ -107,15 +115,16 @@ class DBN:
                 lin.weight.copy_(rbm.components_)
                 lin.bias.copy_(rbm.intercept_hidden_)
 
-    def to_network(self, n_outputs: int, output_init: Any = None) -> nn.Module:
+    def to_network(self, n_outputs: int, output_init: Any = None, input_shape: tuple | None = None) -> nn.Module:
         """A sigmoid MLP D-h1-...-hL-n_outputs (trainlab ``Network``) initialized from the stack;
-        the output layer is fresh (``output_init``, default Hinton's N(0, 0.01^2))."""
+        the output layer is fresh (``output_init``, default Hinton's N(0, 0.01^2)). ``input_shape``
+        (default (D,)): the data's shape, e.g. (1, 28, 28); the net flattens it."""
         from trainlab.nn import build
 
         self._fitted()
         spec = {"mlp": {"hidden": [r.n_hidden for r in self.rbms_], "activation": "sigmoid",
                         "init": output_init or {"normal": {"std": 0.01}}}}
-        net = build(spec, (self.rbms_[0].n_features_in_,), n_outputs)
+        net = build(spec, tuple(input_shape or (self.rbms_[0].n_features_in_,)), n_outputs)
         self.init_linears([m for m in net.modules() if isinstance(m, nn.Linear)][:-1])
         return net
 
