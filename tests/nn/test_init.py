@@ -145,8 +145,9 @@ def test_orthogonal(spec, gain2, shape):
 # ---- registry and get
 
 def test_registry_names():
-    assert init.names() == NAMES
-    assert list(init.INITIALIZERS) == NAMES
+    # nn's own initializers first; later layers may add theirs (importing trainlab.pretrain adds dbn)
+    assert init.names()[:len(NAMES)] == NAMES and set(init.names()[len(NAMES):]) <= {"dbn"}
+    assert list(init.INITIALIZERS) == init.names()
 
 
 @pytest.mark.parametrize("name", NAMES)

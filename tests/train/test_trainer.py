@@ -320,7 +320,7 @@ def test_lsuv_data_init_runs_at_fit_start():
     before = layer_output_vars(model, ds.train.x)
     calls, at_start = [], []
     original = model.data_init
-    model.data_init = lambda x: calls.append(x.shape) or original(x)
+    model.data_init = lambda x, **kw: calls.append(x.shape) or original(x, **kw)
 
     class AtStart(Callback):
         def on_fit_start(self, t):

@@ -12,6 +12,7 @@ def registries() -> dict:
     from trainlab import data
     from trainlab.nn import ACTIVATIONS, BLOCKS, INITIALIZERS
     from trainlab.train import LOSSES, OPTIMIZERS, SCHEDULES
+    import trainlab.pretrain  # noqa: F401 (registers the dbn initializer)
 
     return {"activations": ACTIVATIONS, "initializers": INITIALIZERS, "blocks": BLOCKS,
             "optimizers": OPTIMIZERS, "schedules": SCHEDULES, "losses": LOSSES,

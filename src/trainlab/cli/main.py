@@ -15,9 +15,11 @@ from trainlab.cli import (check_cmd, data_cmd, diagnose_cmd, ensemble_cmd, lab_c
                           lr_find_cmd, train_cmd)
 from trainlab.errors import ConfigError, DivergenceError, one_line
 from trainlab.safe_io import describe_os_error
+from trainlab.cli import pretrain_cmd
 
 # each module: NAME, HELP, add_arguments(parser), run(args) -> int
 COMMANDS = (lectures_cmd, lab_cmd, train_cmd, list_cmd, data_cmd, ensemble_cmd, diagnose_cmd, check_cmd, lr_find_cmd)
+COMMANDS += (pretrain_cmd,)
 
 
 class Parser(argparse.ArgumentParser):

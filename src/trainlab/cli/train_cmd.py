@@ -26,6 +26,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from trainlab.train import apply_overrides, load_file, resolve, resume, train
+    import trainlab.pretrain  # noqa: F401 (registers the dbn initializer)
 
     progress = False if args.no_progress else None
     if args.resume:

@@ -25,7 +25,7 @@ class BuildContext:
     bias_init: Any = "zeros"
     next_activation: Any = "identity"  # the activation after this block, for init gains
     n_outputs: int | None = None  # what `units: auto` means (classes, or 1 for binary)
-    data_dependent: list = field(default_factory=list)  # (module, lsuv kwargs) to calibrate
+    data_dependent: list = field(default_factory=list)  # (module, init name, kwargs) to calibrate
     parameters: list = field(default_factory=lambda: [0])  # running count, shared by every sub-context
 
     def at(self, suffix: str, **changes) -> "BuildContext":
@@ -79,7 +79,7 @@ class BuildContext:
                 if p.ndim >= 2:
                     self._init(fn, p, name)
             if fn.data_dependent:
-                self.data_dependent.append((module, fn.kwargs))
+                self.data_dependent.append((module, fn.name, fn.kwargs))
             resolved["init"] = {"name": fn.name, **fn.kwargs} if init is not None else None
         if b_spec is not None:
             fn = initializers.get(b_spec)

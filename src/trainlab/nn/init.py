@@ -28,7 +28,8 @@ from trainlab.nn.lsuv import lsuv_
 from trainlab.registry import Registry
 
 __all__ = [
-    "INITIALIZERS", "Initializer", "get", "names", "is_data_dependent", "lsuv_", "lsuv_init_",
+    "INITIALIZERS", "DATA_PASSES", "Initializer", "get", "names", "is_data_dependent", "lsuv_", "lsuv_init_",
+    "register_data_dependent",
     "zeros_", "constant_", "uniform_", "normal_", "truncated_normal_", "xavier_uniform_",
     "xavier_normal_", "he_uniform_", "he_normal_", "lecun_uniform_", "lecun_normal_", "orthogonal_",
 ]
@@ -266,7 +267,26 @@ for _name, _fn in [("zeros", zeros_), ("constant", constant_), ("uniform", unifo
                    ("orthogonal", orthogonal_), ("lsuv", lsuv_init_)]:
     INITIALIZERS.register(_name, _fn)
 
-DATA_DEPENDENT = frozenset({"lsuv"})
+def _lsuv_pass(model, x, layers, val=None, log=None) -> list[dict]:
+    """LSUV's data pass on the first 512 training rows, one group per distinct set of arguments."""
+    groups: dict[tuple, list] = {}
+    for module, kwargs in layers:
+        groups.setdefault(tuple(sorted(kwargs.items())), []).append(module)
+    return [row for kw, mods in groups.items() for row in lsuv_(model, x[:512], modules=mods, **dict(kw))]
+
+
+# name -> data pass ``fn(model, x_train, [(module, kwargs), ...], val=x_val, log=callable) -> rows``,
+# run once on the training data before the first step. Later layers add theirs (trainlab.pretrain: dbn).
+DATA_PASSES = Registry("data-dependent initializer")
+DATA_PASSES.register("lsuv", _lsuv_pass)
+DATA_DEPENDENT = DATA_PASSES  # `name in DATA_DEPENDENT` as before
+
+
+def register_data_dependent(name: str, per_tensor: Callable, data_pass: Callable) -> None:
+    """Add a data-dependent initializer: ``per_tensor`` runs at build time like any initializer
+    (and checks the arguments), ``data_pass`` on the training data when training starts."""
+    INITIALIZERS.register(name, per_tensor)
+    DATA_PASSES.register(name, data_pass)
 
 
 @dataclass(frozen=True, eq=False)
@@ -275,7 +295,7 @@ class Initializer:
 
     name: str
     kwargs: dict  # every argument incl. defaults (activation only if given): plain data, a spec
-    data_dependent: bool = False  # True: also run ``lsuv_(model, x, **kwargs)`` after building
+    data_dependent: bool = False  # True: also run its data pass (``DATA_PASSES``) on training data
 
     def __call__(self, tensor: torch.Tensor, generator: Generator = None) -> torch.Tensor:
         return INITIALIZERS.lookup(self.name)(tensor, **self.kwargs, generator=generator)
@@ -329,7 +349,7 @@ def get(spec: Any, activation: Any = None) -> Callable:
 
 
 def is_data_dependent(spec: Any) -> bool:
-    """True when the spec needs a data pass after building (``lsuv``)."""
+    """True when the spec needs a data pass after building (``lsuv``, ``dbn``)."""
     if callable(spec) and not isinstance(spec, (str, dict)):
         return bool(getattr(spec, "data_dependent", False))
     name, _ = INITIALIZERS.split(spec)

@@ -45,15 +45,17 @@ class Network(nn.Module):
     def config(self) -> dict:
         return copy.deepcopy(self._spec)
 
-    def data_init(self, x: torch.Tensor) -> list[dict] | None:
-        """Run data-dependent initialisation (LSUV) on one batch; None when there is none."""
+    def data_init(self, x: torch.Tensor, val: torch.Tensor | None = None, log=None) -> list[dict] | None:
+        """Run data-dependent initialisation (LSUV, DBN pre-training) on the training inputs
+        ``x`` (``val``: validation inputs, for monitors; ``log(record)``: per-epoch records);
+        the rows each pass reports, or None when there is none."""
         if not self._data_dependent:
             return None
-        groups: dict[tuple, list[nn.Module]] = {}  # layers sharing lsuv's tol / max_iter / target_var
-        for module, kwargs in self._data_dependent:
-            groups.setdefault(tuple(sorted(kwargs.items())), []).append(module)
-        return [row for kw, mods in groups.items()
-                for row in initializers.lsuv_(self, x, modules=mods, **dict(kw))]
+        by_name: dict[str, list] = {}
+        for module, name, kwargs in self._data_dependent:
+            by_name.setdefault(name, []).append((module, kwargs))
+        return [row for name, layers in by_name.items()
+                for row in initializers.DATA_PASSES.lookup(name)(self, x, layers, val=val, log=log)]
 
 
 def mlp_layers(hidden: Any = (), depth: int | None = None, output: Any = "auto", activation: Any = "relu",

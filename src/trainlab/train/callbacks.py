@@ -97,10 +97,15 @@ class MetricsLogger(Callback):
         # one, never an emptied one; a line a kill cut short during appending is unreadable
         # and skipped here by the tolerant reader.
         if self.path.exists():
+            fresh = bool(getattr(trainer, "init_records", None))  # a data pass ran again: drop its old records
             rows, _ = read_jsonl(self.path, "metrics.jsonl")
-            keep = [r for r in rows if isinstance(r.get("step"), int) and r["step"] <= trainer.step]
+            keep = [r for r in rows if isinstance(r.get("step", 0), int) and r.get("step", 0) <= trainer.step
+                    and not (fresh and "phase" in r)]
             atomic_write(self.path, lambda fh: fh.write("".join(json.dumps(r) + "\n" for r in keep).encode()))
         self._fh = self.path.open("a")
+        for record in getattr(trainer, "init_records", None) or ():  # a data pass's records (DBN pre-training)
+            self._fh.write(json.dumps(record) + "\n")
+        trainer.init_records = []
 
     def on_step_end(self, trainer):
         if trainer.metrics is not None:

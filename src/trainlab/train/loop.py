@@ -68,11 +68,12 @@ class Loop:
         if val is not None:  # the same for validation: not again at every logged step
             val = Split(val.x, self._targets(val.x, val.y))
         self._plan(len(train))
+        self.val = val  # before the first step's data pass, which may monitor on it
         if self._resume_state is not None:
             self._restore(self._resume_state)
         elif self.step == 0:
             self._before_first_step(train)
-        self.val, self.t0 = val, time.perf_counter()
+        self.t0 = time.perf_counter()
         self.model.train()
         self._losses, self._pending = self._pending, []
         cb, total, per_epoch, n_train = self.callbacks, self.total_steps, self.steps_per_epoch, len(train)

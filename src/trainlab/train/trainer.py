@@ -87,8 +87,10 @@ class Trainer(Loop):
 
     # ---- the loop (Loop.fit) ---------------------------------------------------------------
     def _before_first_step(self, train: Split) -> None:
-        if hasattr(self.model, "data_init"):  # LSUV: one real batch, once
-            self.model.data_init(train.x[: min(len(train), 512)])
+        if hasattr(self.model, "data_init"):  # LSUV, DBN pre-training: once, on the training inputs
+            self.init_records = []  # the pass's per-epoch records (pre-training), for the metrics log
+            val = self.val.x if self.val is not None else None
+            self.model.data_init(train.x, val=val, log=self.init_records.append)
 
     def _new_epoch(self, n: int) -> None:
         full = self.batch_size >= n

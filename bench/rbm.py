@@ -1,0 +1,79 @@
+"""trainlab's RBM vs scikit-learn's BernoulliRBM on MNIST, same hyperparameters: 256 hidden,
+lr 0.1, persistent CD with one Gibbs step, 10 epochs, no momentum or weight cost (scikit-learn
+has neither), float32, one thread each. Batch 10 (scikit-learn's default), then batch 100; the
+two libraries alternate within one process. Quality: mean pseudo-likelihood (scikit-learn's
+stochastic one-flipped-bit definition, which both implement) on the 10,000 test images.
+
+Prints JSON: per batch size, each side's seconds and test pseudo-likelihood, and the time ratio
+(scikit-learn seconds / trainlab seconds). Target: ratio >= 3 at equal or better pseudo-likelihood.
+Usage: python bench/rbm.py [--quick] [--epochs N] [--n-train N] [--batches 10,100]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # before numpy/torch load their BLAS
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from sklearn.neural_network import BernoulliRBM  # noqa: E402
+
+from trainlab import data  # noqa: E402
+from trainlab.pretrain import RBM  # noqa: E402
+
+
+def mean_pl(score, x: np.ndarray, repeats: int = 5) -> float:
+    """The pseudo-likelihood flips one random bit per row: average a few draws."""
+    return float(np.mean([np.mean(score(x)) for _ in range(repeats)]))
+
+
+def run_sklearn(x, test, batch, epochs, seed) -> dict:
+    rbm = BernoulliRBM(n_components=256, learning_rate=0.1, batch_size=batch, n_iter=epochs, random_state=seed)
+    t0 = time.perf_counter()
+    rbm.fit(x)
+    seconds = time.perf_counter() - t0
+    return {"seconds": round(seconds, 3), "test_pseudo_likelihood": round(mean_pl(rbm.score_samples, test), 3)}
+
+
+def run_trainlab(x, test, batch, epochs, seed) -> dict:
+    rbm = RBM(256, lr=0.1, batch_size=batch, epochs=epochs, persistent=True, k=1, momentum=0.0,
+              final_momentum=0.0, weight_decay=0.0, random_state=seed)
+    xt = torch.from_numpy(x)
+    t0 = time.perf_counter()
+    rbm.fit(xt)
+    seconds = time.perf_counter() - t0
+    return {"seconds": round(seconds, 3), "test_pseudo_likelihood": round(mean_pl(rbm.score_samples, test), 3)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="5,000 training images, 2 epochs (a smoke run)")
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--n-train", type=int, default=None, help="training images (default: all 50,000)")
+    ap.add_argument("--batches", default="10,100")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    epochs = 2 if args.quick else args.epochs
+    n_train = 5000 if args.quick and args.n_train is None else args.n_train
+    ds = data.load("mnist")
+    x = ds.train.x.reshape(len(ds.train.x), -1).numpy().astype(np.float32)[:n_train]
+    test = ds.test.x.reshape(len(ds.test.x), -1).numpy().astype(np.float32)
+    out = {"data": f"MNIST {len(x)} train x 784, test {len(test)}", "hidden": 256, "lr": 0.1, "epochs": epochs,
+           "cd": "persistent, 1 Gibbs step", "threads": 1, "torch": torch.__version__, "results": {}}
+    for batch in [int(b) for b in args.batches.split(",")]:
+        sk = run_sklearn(x, test, batch, epochs, args.seed)
+        tl = run_trainlab(x, test, batch, epochs, args.seed)
+        out["results"][f"batch_{batch}"] = {"sklearn": sk, "trainlab": tl,
+                                            "time_ratio": round(sk["seconds"] / tl["seconds"], 2)}
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

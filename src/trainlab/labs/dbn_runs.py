@@ -1,0 +1,89 @@
+"""The runs of the ``dbn`` lab: RBMs scored by likelihood, DBN stacks, and the MLPs fine-tuned
+from them or from random inits. Kept apart from ``dbn.py`` (the claims); registers no lab.
+
+Every fine-tuning run uses the same Trainer settings (SGD with momentum, a fixed budget), so the
+only difference between nets of one depth is where their weights start.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from trainlab.data.base import Split
+from trainlab.nn import build
+from trainlab.pretrain import DBN, RBM
+from trainlab.train import Trainer, seed_everything
+
+SMALL_INIT = {"normal": {"std": 0.01}}  # the issue's small random init N(0, 0.01^2)
+
+
+def binarize(x: torch.Tensor) -> torch.Tensor:
+    """Pixels > 0.5 -> 1 (the binary data the log-likelihood of a Bernoulli RBM is defined on)."""
+    return (x.reshape(len(x), -1) > 0.5).to(torch.float32)
+
+
+def rbm_learning(seed: int, train: torch.Tensor, test: torch.Tensor, n_hidden: int, epochs: int,
+                 lr: float, exact: bool, ais: dict | None = None) -> dict:
+    """Train an RBM on binary ``train``; per epoch its reconstruction error and held-out mean
+    log-likelihood on ``test`` (exact, or AIS with ``ais`` settings), from the init onwards."""
+    rbm = RBM(n_hidden, lr=lr, batch_size=10, epochs=0, random_state=seed).fit(train)
+    gen = torch.Generator().manual_seed(seed)
+
+    def ll() -> tuple[float, float]:
+        if exact:
+            return rbm.log_likelihood(test), 0.0
+        from trainlab.pretrain import ais_log_z
+        log_z, se = ais_log_z(rbm.components_, rbm.intercept_hidden_, rbm.intercept_visible_, "bernoulli",
+                              generator=gen, **(ais or {}))
+        return rbm.log_likelihood(test, log_z=log_z), se
+
+    first = ll()
+    lls, ses = [first[0]], [first[1]]
+    recon = []
+    t0 = time.perf_counter()
+
+    def each(r: RBM) -> None:
+        recon.append(r.history_[-1]["recon_error"])
+        if exact or r.epochs_done_ == epochs:  # AIS only at the end: it costs more than an epoch
+            value, se = ll()
+            lls.append(value)
+            ses.append(se)
+
+    rbm.load_state_dict(rbm.state_dict()).set_params(epochs=epochs).fit(train, on_epoch=each)  # continue from the init
+    out = {"n_hidden": n_hidden, "recon": recon, "ll": lls, "ll_se": ses, "seconds": time.perf_counter() - t0}
+    if not exact and n_hidden <= 20:
+        out["ll_exact_end"] = rbm.log_likelihood(test)
+    return out
+
+
+def pretrain_stack(seed: int, x: torch.Tensor, val: torch.Tensor, width: int, depth: int, plan: dict,
+                   device: str) -> tuple[DBN, float]:
+    """A ``depth``-layer DBN of ``width`` units per layer, greedily; (stack, seconds)."""
+    t0 = time.perf_counter()
+    dbn = DBN(hidden=[width] * depth, epochs=plan["pre_epochs"], lr=plan["pre_lr"], batch_size=plan["pre_batch"],
+              device=device, random_state=seed).fit(x, X_val=val)
+    return dbn, time.perf_counter() - t0
+
+
+def finetune(seed: int, ds, depth: int, width: int, plan: dict, device: str, init=None, activation: str = "sigmoid",
+             stack: DBN | None = None, lr: float | None = None) -> dict:
+    """Build a ``depth``-hidden-layer MLP (from ``stack``'s first layers, or ``init``), train it
+    with labels and return its test accuracy, training accuracy, seconds and loss curve."""
+    seed_everything(seed)
+    if stack is not None:
+        net = stack.prefix(depth).to_network(ds.n_classes, input_shape=ds.input_shape)
+    else:
+        mlp = {"hidden": [width] * depth, "activation": activation}
+        if init is not None:
+            mlp["init"] = init
+        net = build({"mlp": mlp}, ds.input_shape, ds.n_classes)
+    cfg = {"optimizer": {"name": "momentum", "momentum": 0.9}, "lr": plan["ft_lr"] if lr is None else lr, "batch_size": plan["ft_batch"],
+           "epochs": plan["ft_epochs"]}
+    trainer = Trainer(net, cfg, device=device, seed=seed)
+    t0 = time.perf_counter()
+    trainer.fit(Split(ds.train.x, ds.train.y))  # no validation pass: the claims use the test split
+    seconds = time.perf_counter() - t0
+    return {"test": trainer.evaluate(ds.test)["accuracy"], "train": trainer.evaluate(ds.train)["accuracy"],
+            "seconds": seconds, "loss": [h["loss"] for h in trainer.history]}
