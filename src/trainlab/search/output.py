@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import warnings
 from pathlib import Path
 
 import optuna
@@ -22,7 +23,9 @@ def rows(store, record: dict) -> list[dict]:
         study = optuna.load_study(study_name=entry["study"], storage=store)
         for t in study.get_trials(deepcopy=False):
             a = t.user_attrs
-            retried = optuna.storages.RetryFailedTrialCallback.retried_trial_number(t)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                retried = optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(t)
             out.append({"stage": entry["stage"], "study": entry["study"], "trial": t.number,
                         "state": t.state.name.lower(), "value": _num(t.value), "fold_std": a.get("fold_std"),
                         "folds": a.get("fold_values"), "mode": a.get("mode"), "seconds": a.get("seconds"),

@@ -71,7 +71,7 @@ def search(spec: dict, space: Space | dict, trials: int | list[int], *, sampler:
     out.mkdir(parents=True, exist_ok=True)
     store, where = open_storage(storage, out, heartbeat, grace)
     name = study or spec["name"]
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # our progress lines say what Optuna would
     record = {"spec": spec["name"], "study": name, "storage": where, "metric": f"val_{metric}",
               "direction": direction, "sampler": sampler, "pruner": pruner, "folds": folds, "stages": []}
     interrupted, stage_space = False, space

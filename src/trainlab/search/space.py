@@ -146,6 +146,7 @@ def grid_points(d: Dim, n: int) -> list:
     pts = [lo + (hi - lo) * i / (n - 1) for i in range(n)] if n > 1 else [(lo + hi) / 2]
     if d.log:
         pts = [10 ** p for p in pts]
+    pts = [min(max(p, d.values[0]), d.values[1]) for p in pts]  # 10 ** log10(0.3) is 0.30000000000000004
     return sorted({int(round(p)) for p in pts}) if d.integer else [float(p) for p in pts]
 
 

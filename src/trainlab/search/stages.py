@@ -7,7 +7,8 @@ After a stage, every numeric range narrows to the span of its top ``top`` fracti
 (in log10 space for log ranges), widened by ``margin`` of the old width on each side and kept
 inside the old range. When the stage's best value sits within ``edge`` of an end of its range
 (CS231n's "worrying" case: the optimum may lie outside), the search says so and extends that
-end by half the old width instead. Choices are kept as they are.
+end by a quarter of the old width instead (never across 0, nor an integer range below 1
+when it started at or above 1). Choices are kept as they are.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Callable
 
 from trainlab.search.space import Dim, Space
 
-TOP, MARGIN, EDGE = 0.25, 0.1, 0.05
+TOP, MARGIN, EDGE, GROW = 0.25, 0.1, 0.05, 0.25
 
 
 def stage_epochs(final: int, stages: int) -> list[int]:
@@ -62,9 +63,9 @@ def narrow(space: Space, trials: list, maximize: bool, ok: Callable[[Dim], bool]
         new_lo, new_hi = max(lo, min(vals) - margin * width), min(hi, max(vals) + margin * width)
         side = at_edge(d, best.params[d.key], edge)
         if side is not None:
-            grown = (lo - width / 2, new_hi) if side == "low" else (new_lo, hi + width / 2)
+            grown = (lo - width * GROW, new_hi) if side == "low" else (new_lo, hi + width * GROW)
             wide = _dim(d, *grown)
-            if wide is not None and ok(wide):
+            if wide is not None and _same_sign(d, wide) and ok(wide):
                 warnings.append(f"{d.key}: the best value {best.params[d.key]:.4g} is at the {side} edge of "
                                 f"{d.describe()}: the optimum may lie outside it; widening to {wide.describe()}")
                 dims.append(wide)
@@ -73,6 +74,14 @@ def narrow(space: Space, trials: list, maximize: bool, ok: Callable[[Dim], bool]
                             f"{d.describe()}, but the range cannot grow past {d.values[0 if side == 'low' else 1]:g}")
         dims.append(_dim(d, new_lo, new_hi) or d)
     return Space(dims), warnings
+
+
+def _same_sign(old: Dim, new: Dim) -> bool:
+    """Widening never crosses 0 (dropout, weight decay) nor takes a range that began at >= 1
+    (depth, width) below 1."""
+    if old.values[0] >= 1 and old.integer:
+        return new.values[0] >= 1
+    return not (old.values[0] >= 0 > new.values[0])
 
 
 def _t(d: Dim, v: float) -> float:

@@ -109,6 +109,9 @@ class Evaluator:
                 _attrs(trial, mode="single", curve=report.curve, diverged=str(e).split(";")[0],
                        seconds=time.perf_counter() - t0)
                 return math.nan  # Optuna records a NaN value as a failed trial
+            except optuna.TrialPruned:
+                _attrs(trial, mode="single", curve=report.curve, seconds=time.perf_counter() - t0)
+                raise
             scores.append(trainer.evaluate(ds.val)[self.metric])
             curves.append(report.curve)
             if self.folds > 1:
