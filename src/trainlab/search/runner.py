@@ -117,7 +117,9 @@ def _run_stage(study: optuna.Study, spec: dict, space: Space, n: int, ev: Evalua
     progress = _Progress(study, n, say, label)
     if not members:  # one trial at a time, through optimize(): heartbeats on a database
         def objective(trial):
-            return ev.single(trial, space.apply(spec, space.suggest(trial)))
+            params = space.suggest(trial)
+            say(f"[stage {label}] start trial {trial.number}: {_params(params)}")
+            return ev.single(trial, space.apply(spec, params))
 
         if _finished(study) < n:
             study.optimize(objective, n_trials=None, timeout=timeout, callbacks=[_stop_at(n), progress],
@@ -129,6 +131,7 @@ def _run_stage(study: optuna.Study, spec: dict, space: Space, n: int, ev: Evalua
         beat = _Heartbeat(study, asked)
         try:
             params = [space.suggest(t) for t in asked]
+            say(f"[stage {label}] start trials {asked[0].number}..{asked[-1].number} as one stack")
             specs = [space.apply(spec, p) for p in params]
             outcomes = ev.stacked(asked, specs, params)
         except BaseException:
@@ -160,7 +163,7 @@ class _Progress:
             best = f"best {study.best_value:.4f} (#{study.best_trial.number})"
         except ValueError:
             best = "no complete trial yet"
-        params = " ".join(f"{k.split('.')[-1]}={_short(v)}" for k, v in trial.params.items())
+        params = _params(trial.params)
         mode = trial.user_attrs.get("mode", "")
         extra = f" [{trial.user_attrs['diverged']}]" if trial.user_attrs.get("diverged") else ""
         self.say(f"[stage {self.label}] trial {trial.number} ({min(done, self.n)}/{self.n}): {value}  {best}  "
@@ -202,8 +205,9 @@ def _fail_stale(study) -> None:
 
 
 def _stop_at(n: int):
+    """Stop once ``n`` trials finished and no retried trial (a dead worker's) waits for a worker."""
     def cb(study, trial):
-        if _finished(study) >= n:
+        if _finished(study) >= n and not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             study.stop()
     return cb
 
@@ -258,6 +262,10 @@ def _fingerprint(spec: dict, space: Space, sampler: str, pruner: str, folds: int
                       "sampler": sampler, "pruner": pruner, "folds": folds, "stages": stages, "stage": stage},
                      sort_keys=True, default=str)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _params(params: dict) -> str:
+    return " ".join(f"{k.split('.')[-1]}={_short(v)}" for k, v in params.items())
 
 
 def _short(v) -> str:
