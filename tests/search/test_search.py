@@ -153,3 +153,11 @@ def test_coarse_to_fine_writes_each_stage_as_its_own_study(tmp_path):
     assert (lo, hi) != (1e-4, 0.3)
     best = yaml.safe_load((tmp_path / "best.yaml").read_text())
     assert best["train"]["epochs"] == 3
+
+
+def test_a_batch_whose_every_member_diverges_fails_its_trials_and_the_search_goes_on(tmp_path):
+    space = {"train.lr": {"log_uniform": [1e3, 1e4]}}
+    r = search(tiny_spec(optimizer="sgd"), space, 3, sampler="random", seed=0, out=tmp_path, progress=_quiet([]))
+    assert r["complete"] == 0 and r["failed"] == 3 and r["best"] is None  # diverged trials count as measured
+    rows = json.loads((tmp_path / "trials.json").read_text())
+    assert all(row["state"] == "fail" and "diverged" in row["diverged"] for row in rows)

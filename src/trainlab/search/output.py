@@ -12,6 +12,7 @@ from pathlib import Path
 import optuna
 from trainlab.atomic import atomic_write, write_json, write_yaml
 from trainlab.search.space import Space
+from trainlab.search.trials import ATTR
 
 RESULT_FILE, RECORD_FILE = "result.json", "search.json"
 
@@ -22,7 +23,7 @@ def rows(store, record: dict) -> list[dict]:
     for entry in record["stages"]:
         study = optuna.load_study(study_name=entry["study"], storage=store)
         for t in study.get_trials(deepcopy=False):
-            a = t.user_attrs
+            a = t.user_attrs.get(ATTR, {})
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 retried = optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(t)

@@ -31,7 +31,7 @@ from trainlab.search.components import PRUNERS, SAMPLERS
 from trainlab.search.space import Space
 from trainlab.search.stages import narrow, stage_epochs
 from trainlab.search.storage import GRACE, HEARTBEAT, load_or_create, open_storage
-from trainlab.search.trials import MEMBER_KEYS, Evaluator
+from trainlab.search.trials import ATTR, MEMBER_KEYS, Evaluator
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 STACK_CHOICES = ("auto", True, False)
@@ -110,7 +110,7 @@ def search(spec: dict, space: Space | dict, trials: int | list[int], *, sampler:
 
 def _run_stage(study: optuna.Study, spec: dict, space: Space, n: int, ev: Evaluator, stack, batch: int,
                timeout: float | None, say, label: str) -> None:
-    """Run trials until ``study`` holds ``n`` finished (complete or pruned) trials."""
+    """Run trials until ``study`` holds ``n`` finished trials (complete, pruned or diverged)."""
     t0 = time.perf_counter()
     members = stack is not False and all(d.key in MEMBER_KEYS for d in space.dims) and any(
         d.key in MEMBER_KEYS for d in space.dims)
@@ -132,22 +132,29 @@ def _run_stage(study: optuna.Study, spec: dict, space: Space, n: int, ev: Evalua
         try:
             params = [space.suggest(t) for t in asked]
             say(f"[stage {label}] start trials {asked[0].number}..{asked[-1].number} as one stack")
-            specs = [space.apply(spec, p) for p in params]
-            outcomes = ev.stacked(asked, specs, params)
+            outcomes = ev.stacked(asked, space.apply(spec, params[0]), params)
         except BaseException:
             for t in asked:
-                study.tell(t, state=TrialState.FAIL)
+                _tell(study, t, None, TrialState.FAIL)
             raise
         finally:
             beat.stop()
         for t, (state, value) in zip(asked, outcomes):
-            if state == "complete":
-                frozen = study.tell(t, value)
-            else:
-                if state == "fail":
-                    t.set_user_attr("error", value)
-                frozen = study.tell(t, state=TrialState.PRUNED if state == "pruned" else TrialState.FAIL)
-            progress(study, frozen)
+            if state == "fail":
+                t.set_user_attr("error", value)
+            progress(study, _tell(study, t, value if state == "complete" else None,
+                                  {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED}.get(state, TrialState.FAIL)))
+
+
+def _tell(study, trial, value, state):
+    """``study.tell``; Optuna's GridSampler calls ``study.stop()`` once its grid is done, which
+    ask/tell does not allow — the trial is stored by then (``_tell`` stores it in ``finally``)."""
+    try:
+        study.tell(trial, value, state=state)
+    except RuntimeError as e:
+        if "Study.stop" not in str(e):
+            raise
+    return study._storage.get_trial(trial._trial_id)
 
 
 class _Progress:
@@ -164,8 +171,9 @@ class _Progress:
         except ValueError:
             best = "no complete trial yet"
         params = _params(trial.params)
-        mode = trial.user_attrs.get("mode", "")
-        extra = f" [{trial.user_attrs['diverged']}]" if trial.user_attrs.get("diverged") else ""
+        attrs = trial.user_attrs.get(ATTR, {})
+        mode = attrs.get("mode", "")
+        extra = f" [{attrs['diverged']}]" if attrs.get("diverged") else ""
         self.say(f"[stage {self.label}] trial {trial.number} ({min(done, self.n)}/{self.n}): {value}  {best}  "
                  f"{params}  {mode}{extra}")
 
@@ -213,7 +221,10 @@ def _stop_at(n: int):
 
 
 def _finished(study) -> int:
-    return len(study.get_trials(deepcopy=False, states=FINISHED))
+    """Trials that measured something: complete, pruned, or diverged (a NaN loss is the answer for
+    a rate that is too high). A trial whose worker died is not counted: its retry is."""
+    trials = study.get_trials(deepcopy=False, states=FINISHED + (TrialState.FAIL,))
+    return sum(t.state != TrialState.FAIL or bool(t.user_attrs.get(ATTR, {}).get("diverged")) for t in trials)
 
 
 def _checker(ev: Evaluator):

@@ -18,6 +18,7 @@ import optuna
 from trainlab.errors import ConfigError
 
 JOURNAL_FILE = "journal.log"
+MEMORY = "memory"
 HEARTBEAT = 20  # seconds between a running trial's heartbeats (Optuna #4234: much shorter fails live trials)
 GRACE = 60  # seconds without a heartbeat before a trial counts as dead
 MAX_RETRY = 3  # a trial's parameters are retried at most this often after its worker died
@@ -26,7 +27,10 @@ MAX_RETRY = 3  # a trial's parameters are retried at most this often after its w
 def open_storage(storage: str | None, directory: Path, heartbeat: int = HEARTBEAT,
                  grace: int = GRACE) -> tuple[optuna.storages.BaseStorage, str]:
     """``(storage, description)``: a journal file (default ``DIRECTORY/journal.log``, or a path
-    given as ``storage``), or an ``RDBStorage`` for a URL (``postgresql://``, ``sqlite:///``)."""
+    given as ``storage``), ``"memory"`` (Optuna's InMemoryStorage: nothing survives the process;
+    for labs and benchmarks), or an ``RDBStorage`` for a URL (``postgresql://``, ``sqlite:///``)."""
+    if storage == MEMORY:
+        return optuna.storages.InMemoryStorage(), MEMORY
     if storage is None or "://" not in storage:
         path = Path(storage) if storage else directory / JOURNAL_FILE
         if path.is_dir():

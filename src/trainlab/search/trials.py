@@ -11,6 +11,7 @@ to the pruner (fold-level pruning; ``wilcoxon`` is Optuna's pruner made for this
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import time
@@ -27,6 +28,7 @@ from trainlab.train.trainer import Trainer
 
 # spec keys stacked training varies per member (trainlab.ensemble: hparams lr / weight_decay, seeds)
 MEMBER_KEYS = {"train.lr": "lr", "train.weight_decay": "weight_decay", "seed": "seed"}
+ATTR = "trainlab"  # the user attribute holding what a trial measured
 
 
 class ReportToTrial(Callback):
@@ -86,7 +88,7 @@ class Evaluator:
     def dataset(self, spec: dict) -> Dataset:
         key = json.dumps(spec["data"], sort_keys=True, default=str)
         if key not in self._data:
-            self._data[key] = datasets.load(spec["data"])
+            self._data[key] = _load(key)
         return self._data[key]
 
     def fold_sets(self, spec: dict) -> list[Dataset]:
@@ -123,23 +125,29 @@ class Evaluator:
         return sum(scores) / len(scores)
 
     # ---- a batch as one stack ---------------------------------------------------------------
-    def stacked(self, trials: list, specs: list[dict], params: list[dict]) -> list[tuple[str, float | None]]:
-        """Train ``specs`` (identical but for ``MEMBER_KEYS``) as one stack per fold."""
+    def stacked(self, trials: list, base: dict, params: list[dict]) -> list[tuple[str, float | None]]:
+        """Train trials whose ``params`` differ only in ``MEMBER_KEYS`` as one stack per fold;
+        ``base`` is the spec with ``params[0]`` applied (architecture and loop are shared)."""
         from trainlab.ensemble import train_members
 
         t0, k = time.perf_counter(), len(trials)
-        base = specs[0]
-        hparams = {name: [p.get(key, _spec_value(s, key)) for p, s in zip(params, specs)]
-                   for key, name in MEMBER_KEYS.items() if name != "seed" and any(key in p for p in params)}
-        seeds = [int(s["seed"]) for s in specs]
+        hparams = {name: [float(p[key]) for p in params] for key, name in MEMBER_KEYS.items()
+                   if name != "seed" and key in params[0]}
+        seeds = [int(p.get("seed", base["seed"])) for p in params]
         scores: list[list[float]] = [[] for _ in range(k)]
         pruned: set[int] = set()
         diverged: dict[int, str] = {}
         mode, curves = "stacked", [[] for _ in range(k)]
         for i, ds in enumerate(self.fold_sets(base)):
             report = ReportMembers(trials, self.key, prune=self.folds == 1)
-            members = train_members(base, ds, seeds, hparams=hparams or None, callbacks=[report],
-                                    device=base["device"], progress=False)
+            try:
+                members = train_members(base, ds, seeds, hparams=hparams or None, callbacks=[report],
+                                        device=base["device"], progress=False)
+            except DivergenceError as e:  # every member diverged: each trial failed, the search goes on
+                for j in range(k):
+                    _attrs(trials[j], mode=f"stacked x{k}", curve=report.curves[j], seconds=(time.perf_counter() - t0) / k,
+                           diverged=str(e).split(";")[0])
+                return [("fail", str(e).split(";")[0])] * k
             mode = members.mode
             values = members.evaluate(ds.val)[self.metric]
             for j in range(k):
@@ -169,6 +177,13 @@ class Evaluator:
         return out
 
 
+@functools.lru_cache(maxsize=4)
+def _load(key: str) -> Dataset:
+    """Data sets by their resolved parameters, kept for the process's next searches (a lab runs
+    dozens of searches on one data set; training never modifies a split's tensors)."""
+    return datasets.load(json.loads(key))
+
+
 def kfold(ds: Dataset, folds: int, seed: int) -> list[Dataset]:
     """``folds`` == 1: the data set's own validation split. Otherwise stratified K-fold over
     train + validation (scikit-learn); the test split is never touched."""
@@ -188,30 +203,22 @@ def kfold(ds: Dataset, folds: int, seed: int) -> list[Dataset]:
     return out
 
 
-def _spec_value(spec: dict, key: str):
-    node = spec
-    for part in key.split("."):
-        node = node[part]
-    return node
-
-
 def _attrs(trial, mode: str, curve: list, seconds: float, folds: list[float] | None = None,
            diverged: str | None = None) -> None:
-    """What the trials table and the figures read back: mode, per-fold scores and their spread,
-    the first and last logged training loss (CS231n's babysitting picture), divergence."""
-    trial.set_user_attr("mode", mode)
-    trial.set_user_attr("seconds", round(seconds, 4))
+    """What the trials table and the figures read back, as one user attribute (one storage write):
+    mode, per-fold scores and their spread, the logged curve (CS231n's babysitting picture:
+    the first and last training loss), divergence."""
+    out: dict = {"mode": mode, "seconds": round(seconds, 4)}
     if folds:
         mean = sum(folds) / len(folds)
         std = math.sqrt(sum((v - mean) ** 2 for v in folds) / (len(folds) - 1)) if len(folds) > 1 else 0.0
-        trial.set_user_attr("fold_values", [_finite(v) for v in folds])
-        trial.set_user_attr("fold_std", _finite(std))
+        out.update(fold_values=[_finite(v) for v in folds], fold_std=_finite(std))
     if curve:
-        trial.set_user_attr("loss_first", _finite(curve[0][1]))
-        trial.set_user_attr("loss_last", _finite(curve[-1][1]))
-        trial.set_user_attr("curve", [[s, _finite(l), _finite(v)] for s, l, v in curve][:200])
+        out.update(loss_first=_finite(curve[0][1]), loss_last=_finite(curve[-1][1]),
+                   curve=[[s, _finite(l), _finite(v)] for s, l, v in curve][:200])
     if diverged:
-        trial.set_user_attr("diverged", diverged)
+        out["diverged"] = diverged
+    trial.set_user_attr(ATTR, out)
 
 
 def _finite(v: float):
