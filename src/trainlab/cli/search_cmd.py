@@ -61,7 +61,7 @@ def run(args) -> int:
                     folds=args.folds, storage=args.storage, study=args.study, timeout=args.timeout, out=args.out,
                     seed=args.seed, stack=False if args.no_stack else "auto", heartbeat=args.heartbeat,
                     grace=3 * args.heartbeat)
-    if not args.no_report:
+    if not args.no_report and args.storage != "memory":  # an in-memory study is gone once the search returns
         from trainlab.report.search_page import write
 
         result["page"] = str(write(result["out"], storage=args.storage))

@@ -9,7 +9,7 @@
 5. On MNIST-1D the search finds an MLP at or above Greydanus' published MLP (68% test).
 
 Every search's trials differ only in learning rate and weight decay, so each search trains as
-one stacked computation (``trainlab.search``'s stacked trials). Setup designed on seeds 100-102;
+one stacked computation (``trainlab.search``'s stacked trials). Setup designed on seeds 100-109;
 the verdicts come from the default seeds 0..N-1, which are disjoint from them.
 """
 
@@ -30,7 +30,7 @@ IMPORTANT = BABYSIT  # plain SGD: the rate decides everything
 UNIMPORTANT = {"train.weight_decay": {"log_uniform": [1e-6, 1e-4]}}  # too small to matter in a few epochs
 WIDE = {"train.lr": {"log_uniform": [1e-5, 1.0]}, "train.weight_decay": {"log_uniform": [1e-6, 0.1]}}
 BARELY = 0.01  # "the loss barely moves": the logged training loss changes by less than 1%
-TOO_HIGH = 2.0  # rates from here up count as "too high" (designed on seeds 100-102: 1.2 still trained)
+TOO_HIGH = 2.0  # rates from here up count as "too high" (designed on seeds 100-109: 1.2 still trained)
 LN10 = math.log(10)  # the loss of a uniform guess over 10 classes: a net that ends above it has exploded
 
 
@@ -83,7 +83,7 @@ class Hparam(Lab):
             ctx.setup(data="digits (8x8, standardized): 1,078 train / 359 validation / 360 test; MNIST-1D for claim 5",
                       net="64-64-10 ReLU MLP, He init, plain SGD, batch 64",
                       searches="trainlab.search on Optuna; each search's trials trained as one stacked computation",
-                      seeds=f"search seeds {ctx.seeds} (sampler and training); setup designed on seeds 100-102")
+                      seeds=f"search seeds {ctx.seeds} (sampler and training); setup designed on seeds 100-109, disjoint")
             ctx.step("random vs grid at 9 and 16 trials")
             self.random_vs_grid(ctx, root, epochs)
             ctx.step("coarse to fine vs one stage at equal epochs")
@@ -199,6 +199,11 @@ class Hparam(Lab):
                   ["lr", "state", "val accuracy", "first logged loss", "last logged loss"],
                   [[sig(r["params"]["train.lr"]), "NaN" if r["diverged"] else r["state"], r["value"],
                     r["loss_first"], r["loss_last"]] for r in pts])
+        trained = [r["params"]["train.lr"] for r in done if r["value"] >= 0.5]
+        blew = [r["params"]["train.lr"] for r in nan]
+        ctx.note(f"Learning rates: the largest that trained (validation accuracy >= 0.5) was "
+                 f"{sig(max(trained)) if trained else '—'}, the smallest that gave NaN {sig(min(blew)) if blew else '— (none)'}; "
+                 f"the claim counts every rate >= {TOO_HIGH:g} as too high, a line drawn on the design seeds.")
         ctx.record("babysit", [[r["params"]["train.lr"], r["value"] if isinstance(r["value"], float) else None,
                                 r["curve"] or [], bool(r["diverged"])] for r in pts])
         return sorted(done, key=lambda r: -r["value"])[:5]
