@@ -161,3 +161,20 @@ def test_a_batch_whose_every_member_diverges_fails_its_trials_and_the_search_goe
     assert r["complete"] == 0 and r["failed"] == 3 and r["best"] is None  # diverged trials count as measured
     rows = json.loads((tmp_path / "trials.json").read_text())
     assert all(row["state"] == "fail" and "diverged" in row["diverged"] for row in rows)
+
+
+def test_members_sharing_a_seed_are_built_once_and_equal_separate_builds():
+    import torch
+
+    from trainlab.ensemble import build_members
+    from trainlab.nn import build
+    from trainlab.train import seed_everything
+
+    spec = {"mlp": {"hidden": [16, 16], "activation": "relu", "init": "he_normal", "dropout": 0.1}}
+    mods, states = build_members(spec, (8,), 3, [5, 5, 7, 5])
+    for m, s, seed in zip(mods, states, [5, 5, 7, 5]):
+        seed_everything(seed)
+        ref = build(spec, (8,), 3)
+        assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), ref.state_dict().values()))
+        assert torch.equal(s, torch.get_rng_state())  # each member's dropout stream starts where its own run's does
+    assert all(a is not b for a, b in zip(mods[0].parameters(), mods[1].parameters()))  # copies, not shared
