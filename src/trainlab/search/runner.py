@@ -207,8 +207,12 @@ class _Heartbeat:
 
 
 def _fail_stale(study) -> None:
+    """What ``optimize`` does before each trial on a heartbeat storage: fail (and so retry) the
+    trials of workers that died."""
     if optuna.storages._heartbeat.is_heartbeat_enabled(study._storage):
-        optuna.storages.fail_stale_trials(study)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
 
 
 def _stop_at(n: int):
@@ -281,5 +285,3 @@ def _params(params: dict) -> str:
 def _short(v) -> str:
     return f"{v:.3g}" if isinstance(v, float) else str(v)
 
-
-warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)

@@ -11,6 +11,7 @@ database that cannot be reached is one line naming host and port, never the pass
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import optuna
@@ -59,10 +60,9 @@ def _rdb(url: str, heartbeat: int, grace: int) -> tuple[optuna.storages.RDBStora
         kwargs["connect_args"] = {"connect_timeout": 10}
     where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}" if parsed.host or parsed.port else shown
     try:
-        storage = optuna.storages.RDBStorage(
-            parsed.render_as_string(hide_password=False), engine_kwargs=kwargs, heartbeat_interval=heartbeat,
-            grace_period=grace,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY))
+        with warnings.catch_warnings():  # heartbeats and their retry callback are "experimental" since Optuna 2.8
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            storage = _rdb_storage(parsed, kwargs, heartbeat, grace)
     except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as e:
         reason = str(getattr(e, "orig", e)).strip().splitlines()[0] if str(getattr(e, "orig", e)).strip() else type(e).__name__
         if parsed.password:
@@ -71,6 +71,13 @@ def _rdb(url: str, heartbeat: int, grace: int) -> tuple[optuna.storages.RDBStora
     except ModuleNotFoundError as e:
         raise ConfigError(f"--storage {shown}: missing database driver ({e.name}); pip install 'trainlab[postgres]'") from None
     return storage, f"rdb {shown}"
+
+
+def _rdb_storage(parsed, kwargs: dict, heartbeat: int, grace: int) -> optuna.storages.RDBStorage:
+    return optuna.storages.RDBStorage(
+        parsed.render_as_string(hide_password=False), engine_kwargs=kwargs, heartbeat_interval=heartbeat,
+        grace_period=grace,
+        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY))
 
 
 def _hide(url: str) -> str:
