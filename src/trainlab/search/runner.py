@@ -109,7 +109,8 @@ def search(spec: dict, space: Space | dict, trials: int | list[int], *, sampler:
 
 def _run_stage(study: optuna.Study, spec: dict, space: Space, n: int, ev: Evaluator, stack, batch: int,
                timeout: float | None, say, label: str) -> None:
-    """Run trials until ``study`` holds ``n`` finished trials (complete, pruned or diverged)."""
+    """Run trials until ``study`` holds ``n`` finished trials (complete, pruned or diverged) and,
+    on a database, no other worker's trial is still running or waiting to be retried."""
     t0 = time.perf_counter()
     members = stack is not False and all(d.key in MEMBER_KEYS for d in space.dims) and any(
         d.key in MEMBER_KEYS for d in space.dims)
@@ -120,13 +121,20 @@ def _run_stage(study: optuna.Study, spec: dict, space: Space, n: int, ev: Evalua
             say(f"[stage {label}] start trial {trial.number}: {_params(params)}")
             return ev.single(trial, space.apply(spec, params))
 
-        if _finished(study) < n:
+        while _finished(study) < n or _waiting(study):
             study.optimize(objective, n_trials=None, timeout=timeout, callbacks=[_stop_at(n), progress],
                            catch=(), gc_after_trial=False)
+            if (timeout is not None and time.perf_counter() - t0 >= timeout) or not _settle(study):
+                break
         return
-    while _finished(study) < n and (timeout is None or time.perf_counter() - t0 < timeout):
+    while True:
+        if _finished(study) >= n and not _waiting(study) and not _settle(study):
+            break
+        if timeout is not None and time.perf_counter() - t0 >= timeout:
+            break
         _fail_stale(study)
-        asked = [study.ask() for _ in range(min(batch, n - _finished(study)))]
+        left = n - _finished(study)
+        asked = [study.ask() for _ in range(max(1, min(batch, left) if left > 0 else len(_waiting(study))))]
         beat = _Heartbeat(study, asked)
         try:
             params = [space.suggest(t) for t in asked]
@@ -204,6 +212,25 @@ class _Heartbeat:
         if self.thread is not None:
             self.event.set()
             self.thread.join()
+
+
+def _waiting(study) -> list:
+    return study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+
+
+def _settle(study) -> bool:
+    """Before a worker leaves a study that has its trials: on a heartbeat storage, wait while
+    other workers' trials run, failing those whose heartbeat stopped (Optuna's retry callback
+    then queues their parameters again). True when a retried trial waits to be run."""
+    if not optuna.storages._heartbeat.is_heartbeat_enabled(study._storage):
+        return bool(_waiting(study))
+    interval = study._storage.get_heartbeat_interval()
+    while study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if _waiting(study):
+            return True
+        time.sleep(interval)
+        _fail_stale(study)
+    return bool(_waiting(study))
 
 
 def _fail_stale(study) -> None:
