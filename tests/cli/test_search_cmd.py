@@ -73,7 +73,7 @@ def test_ctrl_c_keeps_finished_trials_and_the_same_command_continues(tmp_path):
     space = _space(tmp_path, {"train.lr": {"log_uniform": [1e-4, 0.3]}, "model.mlp.activation": {"choice": ["relu", "tanh"]}})
     out = tmp_path / "out"
     args = [sys.executable, "-m", "trainlab", "search", SPEC, "--space", space, "--trials", "8", "--sampler", "random",
-            "--out", str(out), "--no-report", "--set", "train.epochs=3"]
+            "--out", str(out), "--no-report", "--no-stack", "--set", "train.epochs=3"]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     seen = []

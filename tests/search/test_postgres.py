@@ -25,7 +25,7 @@ SPACE = {"train.lr": {"log_uniform": [1e-3, 0.1]}, "model.mlp.activation": {"cho
 def _worker(tmp_path, url, k, n=N):
     args = [sys.executable, "-m", "trainlab", "search", str(EXAMPLES / "search" / "digits_mlp.yaml"),
             "--space", str(tmp_path / "space.yaml"), "--trials", str(n), "--storage", url, "--study", "shared",
-            "--out", str(tmp_path / f"worker{k}"), "--heartbeat", "1", "--seed", str(k), "--no-report",
+            "--out", str(tmp_path / f"worker{k}"), "--heartbeat", "1", "--seed", str(k), "--no-report", "--no-stack",
             "--set", f"train.epochs={EPOCHS}", "--json"]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

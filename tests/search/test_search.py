@@ -14,6 +14,7 @@ from trainlab.search.trials import Evaluator, ReportMembers, ReportToTrial
 from tests.search.common import LR_WD, tiny_spec
 
 MIXED = {**LR_WD, "model.mlp.activation": {"choice": ["relu", "tanh"]}}
+CONTINUOUS = {**MIXED, "model.mlp.dropout": {"uniform": [0.0, 0.5]}}  # no two trials share an architecture
 
 
 def _quiet(lines):
@@ -24,8 +25,8 @@ def test_search_writes_tables_and_a_best_spec_trainlab_trains(tmp_path):
     from trainlab.train import load_file, resolve
 
     lines = []
-    r = search(tiny_spec(), MIXED, 4, sampler="random", seed=0, out=tmp_path, progress=_quiet(lines))
-    assert r["complete"] == 4 and r["failed"] == 0 and r["stacked"] == 0  # activation varies: one at a time
+    r = search(tiny_spec(), CONTINUOUS, 4, sampler="random", seed=0, out=tmp_path, progress=_quiet(lines))
+    assert r["complete"] == 4 and r["failed"] == 0 and r["stacked"] == 0  # dropout varies: one trial at a time
     assert r["storage"] == f"journal {tmp_path / 'journal.log'}"
     assert sum(line.startswith("[stage 1/1] trial") for line in lines) == 4
     rows = json.loads((tmp_path / "trials.json").read_text())
@@ -34,16 +35,17 @@ def test_search_writes_tables_and_a_best_spec_trainlab_trains(tmp_path):
     assert r["best"]["value"] == best["value"] and r["best"]["params"] == best["params"]
     with open(tmp_path / "trials.csv") as fh:
         table = list(csv.DictReader(fh))
-    assert len(table) == 4 and set(MIXED) <= set(table[0])
+    assert len(table) == 4 and set(CONTINUOUS) <= set(table[0])
     spec = resolve(load_file(tmp_path / "best.yaml"))  # what trainlab train reads
     assert spec["train"]["lr"] == pytest.approx(best["params"]["train.lr"])
     assert spec["model"]["mlp"]["activation"] == best["params"]["model.mlp.activation"]
+    assert spec["model"]["mlp"]["dropout"] == pytest.approx(best["params"]["model.mlp.dropout"])
 
 
 def test_rerunning_continues_the_study_and_a_changed_search_is_refused(tmp_path):
     from trainlab.errors import ConfigError
 
-    first = search(tiny_spec(), MIXED, 2, sampler="random", out=tmp_path, progress=_quiet([]))
+    first = search(tiny_spec(), MIXED, 2, sampler="random", out=tmp_path, progress=_quiet([]), stack=False)
     again = search(tiny_spec(), MIXED, 2, sampler="random", out=tmp_path, progress=_quiet([]))
     assert first["complete"] == again["complete"] == 2  # already done: no new trial
     more = search(tiny_spec(), MIXED, 3, sampler="random", out=tmp_path, progress=_quiet([]))
@@ -178,3 +180,25 @@ def test_members_sharing_a_seed_are_built_once_and_equal_separate_builds():
         assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), ref.state_dict().values()))
         assert torch.equal(s, torch.get_rng_state())  # each member's dropout stream starts where its own run's does
     assert all(a is not b for a, b in zip(mods[0].parameters(), mods[1].parameters()))  # copies, not shared
+
+
+def test_a_batch_is_stacked_per_architecture_when_only_choices_differ(tmp_path):
+    from trainlab.search.batches import group, stackable
+    from trainlab.search import Space
+
+    assert group([{"train.lr": 1, "a": "x"}, {"train.lr": 2, "a": "y"}, {"train.lr": 3, "a": "x"}]) == [[0, 2], [1]]
+    assert stackable(Space.parse(MIXED)) and not stackable(Space.parse({**MIXED, "model.mlp.dropout": {"uniform": [0, 0.5]}}))
+    assert not stackable(Space.parse({"model.mlp.activation": {"choice": ["relu", "tanh"]}}))
+    kw = dict(sampler="random", seed=1, progress=_quiet([]))
+    stacked = search(tiny_spec(), MIXED, 8, out=tmp_path / "a", **kw)
+    single = search(tiny_spec(), MIXED, 8, out=tmp_path / "b", stack=False, **kw)
+    a = json.loads((tmp_path / "a" / "trials.json").read_text())
+    b = json.loads((tmp_path / "b" / "trials.json").read_text())
+    assert [r["params"] for r in a] == [r["params"] for r in b]
+    sizes = {act: sum(r["params"]["model.mlp.activation"] == act for r in a) for act in ("relu", "tanh")}
+    for act, size in sizes.items():  # one stack per activation; a lone trial trains alone
+        assert {r["mode"] for r in a if r["params"]["model.mlp.activation"] == act} == {
+            f"stacked x{size}" if size > 1 else "single"}
+    assert stacked["stacked"] == sum(v for v in sizes.values() if v > 1) > 0 and single["stacked"] == 0
+    n_val = len(Evaluator("accuracy").dataset(tiny_spec()).val)
+    assert all(abs(x["value"] - y["value"]) <= 2 / n_val + 1e-9 for x, y in zip(a, b))

@@ -25,12 +25,12 @@ import optuna
 from optuna.trial import TrialState
 
 from trainlab.errors import ConfigError
-from trainlab.search import output
+from trainlab.search import batches, output
 from trainlab.search.components import PRUNERS, SAMPLERS
 from trainlab.search.space import Space
 from trainlab.search.stages import narrow, stage_epochs
 from trainlab.search.storage import GRACE, HEARTBEAT, load_or_create, open_storage
-from trainlab.search.trials import ATTR, MEMBER_KEYS, Evaluator
+from trainlab.search.trials import ATTR, Evaluator
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 STACK_CHOICES = ("auto", True, False)
@@ -112,8 +112,7 @@ def _run_stage(study: optuna.Study, spec: dict, space: Space, n: int, ev: Evalua
     """Run trials until ``study`` holds ``n`` finished trials (complete, pruned or diverged) and,
     on a database, no other worker's trial is still running or waiting to be retried."""
     t0 = time.perf_counter()
-    members = stack is not False and all(d.key in MEMBER_KEYS for d in space.dims) and any(
-        d.key in MEMBER_KEYS for d in space.dims)
+    members = stack is not False and batches.stackable(space)
     progress = _Progress(study, n, say, label)
     if not members:  # one trial at a time, through optimize(): heartbeats on a database
         def objective(trial):
@@ -133,13 +132,19 @@ def _run_stage(study: optuna.Study, spec: dict, space: Space, n: int, ev: Evalua
         if timeout is not None and time.perf_counter() - t0 >= timeout:
             break
         _fail_stale(study)
-        left = n - _finished(study)
-        asked = [study.ask() for _ in range(max(1, min(batch, left) if left > 0 else len(_waiting(study))))]
+        # other workers' running trials are claimed: a batch takes only what is left
+        left = n - _finished(study) - len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+        count = min(batch, left) if left > 0 else len(_waiting(study))
+        if count == 0:  # the rest is running elsewhere: wait for it (a dead worker's trial is retried)
+            time.sleep(1.0)
+            continue
+        asked = [study.ask() for _ in range(count)]
         beat = _Heartbeat(study, asked)
         try:
             params = [space.suggest(t) for t in asked]
-            say(f"[stage {label}] start trials {asked[0].number}..{asked[-1].number} as one stack")
-            outcomes = ev.stacked(asked, space.apply(spec, params[0]), params)
+            sizes = "+".join(str(len(g)) for g in batches.group(params))
+            say(f"[stage {label}] start trials {asked[0].number}..{asked[-1].number}: stacks of {sizes}")
+            outcomes = batches.run_batch(ev, spec, space, asked, params)
         except BaseException:
             for t in asked:
                 _tell(study, t, None, TrialState.FAIL)
