@@ -307,9 +307,16 @@ def build_members(spec: dict, input_shape: tuple, n_outputs: int | None, seeds: 
     seeds = [int(s) for s in seeds]
     scales = _check_list(init_scale, len(seeds), "init_scale") if init_scale is not None else None
     mods, states = [], []
+    built: dict[int, tuple[nn.Module, torch.Tensor]] = {}  # seed -> (member as built, RNG state after)
     for i, seed in enumerate(seeds):
-        seed_everything(seed)
-        m = build(spec, input_shape, n_outputs)
+        if seed in built and data_init_x is None:  # a search's trials often share one seed: build it once
+            m, state = copy.deepcopy(built[seed][0]), built[seed][1]
+        else:
+            seed_everything(seed)
+            m = build(spec, input_shape, n_outputs)
+            state = torch.get_rng_state()
+            if data_init_x is None:
+                built[seed] = (copy.deepcopy(m), state)
         if scales is not None:
             with torch.no_grad():
                 for p in m.parameters():
@@ -318,7 +325,10 @@ def build_members(spec: dict, input_shape: tuple, n_outputs: int | None, seeds: 
         if data_init_x is not None and hasattr(m, "data_init"):
             m.data_init(data_init_x[:512])
         mods.append(m)
-        states.append(torch.get_rng_state())
+        states.append(torch.get_rng_state() if data_init_x is not None else state)
+    if seeds and data_init_x is None:  # the global RNG ends where building the last member left it
+        seed_everything(seeds[-1])
+        torch.set_rng_state(states[-1])
     return mods, states
 
 

@@ -21,7 +21,7 @@ INFRASTRUCTURE = {"base", "registry", "runner", "common"}
 # The order of the report: Lecture 10 first (XOR, ReLU, init, dropout, ensembles, LEGO), then
 # CS231n's part 1 (babysitting, preprocessing), then Lab 10's MNIST progression.
 ORDER = ("xor-deep", "vanishing-gradient", "activations", "init", "dbn", "dropout", "ensemble", "batchnorm",
-         "lego", "babysitting", "preprocessing", "mnist")
+         "lego", "babysitting", "preprocessing", "hparam", "mnist")
 
 
 def _import_all() -> None:
