@@ -216,18 +216,20 @@ def _std_trend(ev: Evidence, collapse: bool) -> list[Finding]:
     severe = (lambda r: r < COLLAPSE ** 2) if collapse else (lambda r: r > EXPLODE_ACT ** 2)
     sev = "error" if run_bad and severe(ratio) else "warning"
     verb = "shrinks" if collapse else "grows"
-    when = "median over the run" if run_bad else "at initialization"
-    msg = (f"The activation std {verb} layer after layer, from {_fmt(vals[0][1])} at {vals[0][0]} to "
-           f"{_fmt(extreme)} at {name} ({_fmt(ratio)}x, {when}): "
-           + ("deep layers see nearly constant inputs, so their gradients vanish too."
-              if collapse else "deep layers see huge inputs, which saturate units or overflow."))
+    effect = ("deep layers see nearly constant inputs, so their gradients vanish too." if collapse
+              else "deep layers see huge inputs, which saturate units or overflow.")
     why, fix = causes.collapse(log, [n for n, _ in vals])
-    if init_bad:
-        iv, iname, iext, iratio = init
-        msg += (f" At initialization it went from {_fmt(iv[0][1])} to {_fmt(iext)} at {iname} ({_fmt(iratio)}x)"
-                + (f"; the cause is the init: {why}" if why else "; the cause is the init")
-                + ("." if run_bad else f"; training later repaired it (median over the run {_fmt(run[3]) if run else 'n/a'}x), "
-                   "after steps spent undoing the start."))
+    init_words = f"the cause is the init: {why}" if why else "the cause is the init"
+    if run_bad:
+        msg = (f"The activation std {verb} layer after layer, from {_fmt(vals[0][1])} at {vals[0][0]} to "
+               f"{_fmt(extreme)} at {name} ({_fmt(ratio)}x, median over the run): {effect}")
+        if init_bad:
+            msg += f" At initialization: {_fmt(init[3])}x; {init_words}."
+    else:
+        msg = (f"At initialization the activation std {verb} layer after layer, from {_fmt(vals[0][1])} at "
+               f"{vals[0][0]} to {_fmt(extreme)} at {name} ({_fmt(ratio)}x): {effect} {_cap(init_words)}. "
+               f"Training later repaired it (median over the run: {_fmt(run[3]) if run else 'n/a'}x), "
+               f"after steps spent undoing the start.")
     evidence = {"std": dict(vals), "ratio": ratio, "at_init": dict(init[0]) if init else None,
                 "ratio_at_init": init[3] if init else None,
                 "init_weight_scale": causes.init_scales(log, [n for n, _ in vals])}

@@ -100,12 +100,14 @@ def run_checks(model: nn.Module, ds: Dataset, cfg: dict, names=CHECKS, device="c
     for i, name in enumerate(names, 1):
         if say:
             say(f"check {i}/{len(names)}: {name}")
+        t0 = time.perf_counter()
         try:
             out[name] = table[name](work)
         except ConfigError:
             raise
         except Exception as e:  # the user's model may not fit a check (dtype, device, shapes): say so, go on
             out[name] = not_run(e)
+        out[name]["seconds"] = round(time.perf_counter() - t0, 3)
     return out
 
 
@@ -143,7 +145,8 @@ def diagnose(model: nn.Module, ds: Dataset, train: dict | None = None, steps: in
     if checks:  # input_independent's real-input side is the training run below, at step `baseline`
         results = run_checks(model, ds, cfg, names=[c for c in CHECKS if c != "input_independent"],
                              device=dev, seed=seed, eval_samples=eval_samples, say=say)
-    sweep = None
+    phases = {"checks": round(time.perf_counter() - t0, 3)}
+    sweep, t1 = None, time.perf_counter()
     if lr_find:
         say("LR range test: up to 100 steps")
         try:
@@ -152,6 +155,7 @@ def diagnose(model: nn.Module, ds: Dataset, train: dict | None = None, steps: in
                                 device=dev)
         except Exception as e:  # noqa: BLE001 - as for a check: report it, go on
             results["lr_find"] = not_run(e)
+    phases["lr_find"], t1 = round(time.perf_counter() - t1, 3), time.perf_counter()
     seed_everything(seed)
     val = sample(ds.val, eval_samples, seed)
     real = EvalAt(baseline, val)
@@ -164,12 +168,15 @@ def diagnose(model: nn.Module, ds: Dataset, train: dict | None = None, steps: in
     except DivergenceError as e:
         diverged = {"step": getattr(e, "step", trainer.step), "layer": getattr(e, "layer", None),
                     "cause": getattr(e, "cause", str(e)), "lr": getattr(e, "lr", trainer.lr), "message": str(e)}
+    phases["training"], t1 = round(time.perf_counter() - t1, 3), time.perf_counter()
     if checks:
         say(f"check: input_independent (a copy on zeroed inputs, {baseline} steps)")
         results.update(run_checks(model, ds, cfg, names=["input_independent"], device=dev, seed=seed,
                                   baseline_steps=baseline, eval_samples=eval_samples, real=real.result))
         results = {k: results[k] for k in [*CHECKS, "lr_find"] if k in results}
+    phases["input_independent"], t1 = round(time.perf_counter() - t1, 3), time.perf_counter()
     training = _training_summary(trainer, ds, cfg, loss_name, diverged, eval_samples, seed)
+    phases["evaluation"] = round(time.perf_counter() - t1, 3)
     training["initial_loss"] = probes.log.records[0]["loss"] if probes.log.records else None
     results["nonfinite"] = {"passed": diverged is None, "message": diverged["message"] if diverged else
                             f"no NaN/inf in {trainer.step} steps"}
@@ -177,7 +184,8 @@ def diagnose(model: nn.Module, ds: Dataset, train: dict | None = None, steps: in
     if sweep is not None:
         lf = {**sweep.to_dict(), "regime": sweep.regime(cfg["lr"] or trainer.lr)}
     findings = find(Evidence(probes.log, results, training, lf))
-    info = {"seconds": round(time.perf_counter() - t0, 3), "data": ds.summary(), "device": str(dev)}
+    info = {"seconds": round(time.perf_counter() - t0, 3), "phases": phases, "data": ds.summary(), "device": str(dev),
+            "threads": torch.get_num_threads()}
     return Diagnosis(findings, results, probes.log, training, sweep, info)
 
 
@@ -190,7 +198,7 @@ def _training_summary(trainer: Trainer, ds: Dataset, cfg: dict, loss_name: str, 
     if diverged is None:
         for split in ("train", "val"):
             part = sample(getattr(ds, split), eval_samples, seed)
-            out[f"{split}_samples"] = len(part)
+            out[f"{split}_samples"], out[f"{split}_sampled"] = len(part), len(part) < len(getattr(ds, split))
             for k, v in trainer.evaluate(part).items():
                 out[f"{split}_{k}"] = v
     return out
