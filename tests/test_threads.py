@@ -37,7 +37,7 @@ def test_precedence_and_bad_values(monkeypatch):
     monkeypatch.setenv(threads.ENV, "auto")
     monkeypatch.setattr(threads, "busy_cores", lambda window=0.2: 0.0)
     n, why = threads.choose(None)
-    assert n == threads.cores() and why.startswith("auto")
+    assert n == min(threads.cores(), threads.TORCH_DEFAULT) and why.startswith("auto")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert threads.choose(None) == (1, "OMP_NUM_THREADS")
     for bad in ("0", "-1", "two", "1.5"):

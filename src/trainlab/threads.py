@@ -5,7 +5,8 @@ With more OpenMP threads than free cores, every parallel op waits for a thread t
 preempted: on a 2-core machine beside one CPU-bound process, torch's default of 2 threads made
 the labs many times slower than 1 thread does (``bench/busy.py``). So the default counts the
 cores that are idle — the CPU time others used over a short window (``/proc/stat``), and the
-1-minute load average, whichever says fewer cores are free — and never uses more threads than that.
+1-minute load average, whichever says fewer cores are free — and never uses more threads than
+that, nor more than torch's own default (one per physical core).
 
 An explicit ``$OMP_NUM_THREADS`` is honoured like ``$TRAINLAB_THREADS``. The CLI calls
 :func:`configure` once per command; the library itself never changes the thread
@@ -23,6 +24,7 @@ import torch
 from trainlab.errors import ConfigError
 
 ENV = "TRAINLAB_THREADS"
+TORCH_DEFAULT = torch.get_num_threads()  # torch's own choice (physical cores), before anyone sets it
 WINDOW = 0.2  # seconds of /proc/stat sampling
 SLACK = 0.25  # a core counts as free when at most 75% of it is used by others
 
@@ -100,7 +102,7 @@ def choose(requested=None) -> tuple[int, str]:
     if os.environ.get("OMP_NUM_THREADS", "").strip().isdigit() and int(os.environ["OMP_NUM_THREADS"]) > 0:
         return int(os.environ["OMP_NUM_THREADS"]), "OMP_NUM_THREADS"
     busy = busy_cores()
-    return auto_threads(busy=busy), f"auto: {cores()} cores, {busy:.1f} busy"
+    return min(auto_threads(busy=busy), TORCH_DEFAULT), f"auto: {cores()} cores, {busy:.1f} busy"
 
 
 def configure(requested=None) -> tuple[int, str]:
