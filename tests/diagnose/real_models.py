@@ -52,15 +52,17 @@ class ReLUFn(torch.autograd.Function):
 
 
 class LSTMRows(nn.Module):
-    """An LSTM reading the 8 rows of a digit, h0/c0 created in forward as float32 (the usual
-    way), with a custom autograd Function on its output: a float64 gradient check cannot run it."""
+    """An LSTM reading the 8 rows of a digit, h0/c0 created in forward (the usual way), with a
+    custom autograd Function on its output. ``cast``: the input is cast with ``x.float()`` as
+    many models do, so a float64 gradient check cannot run it."""
 
-    def __init__(self, hidden=32):
+    def __init__(self, hidden=32, cast=False):
         super().__init__()
-        self.lstm, self.head = nn.LSTM(8, hidden, batch_first=True), nn.Linear(hidden, 10)
+        self.lstm, self.head, self.cast = nn.LSTM(8, hidden, batch_first=True), nn.Linear(hidden, 10), cast
 
     def forward(self, x):
         x = x.reshape(len(x), 8, 8)
+        x = x.float() if self.cast else x
         h0 = torch.zeros(1, len(x), self.lstm.hidden_size)
         out, _ = self.lstm(x, (h0, torch.zeros_like(h0)))
         return self.head(Square.apply(out[:, -1]))

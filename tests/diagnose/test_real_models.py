@@ -14,9 +14,15 @@ from trainlab.diagnose.phases import sample
 from trainlab.diagnose.runner import run_checks, train_config
 
 
+def test_gradcheck_runs_a_model_that_makes_its_h0_in_forward():
+    """torch.zeros(...) in forward follows the default dtype, float64 during the check."""
+    g = C.gradcheck(LSTMRows(), digits())
+    assert g["passed"] is True and g["modules"] == {"model": "passed"}, g
+
+
 def test_a_check_that_cannot_run_is_reported_and_the_diagnosis_goes_on():
-    """The float64 gradient check met the LSTM's float32 h0 and crashed the whole run before."""
-    d = diagnose(LSTMRows(), digits(), {}, steps=40, lr_find=False)
+    """The float64 gradient check met float32 tensors made in forward and crashed the whole run."""
+    d = diagnose(LSTMRows(cast=True), digits(), {}, steps=40, lr_find=False)
     g = d.checks["gradcheck"]
     assert g["passed"] is None and "not run" in g["message"] and "dtype" in g["message"].lower(), g
     assert g["modules"] == {"model": g["modules"]["model"]} and g["modules"]["model"].startswith("not run")

@@ -249,12 +249,16 @@ def _check_module(module: nn.Module, args: tuple) -> str:
         out = out[0] if isinstance(out, (tuple, list)) else out
         return out
 
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # so a forward's torch.zeros(...) (an LSTM's h0) is float64 too
     try:
         ok = torch.autograd.gradcheck(fn, tuple(diff), eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=True,
                                       raise_exception=False)
-    except Exception as e:  # noqa: BLE001 - e.g. float32 tensors created in forward meet float64 ones
+    except Exception as e:  # noqa: BLE001 - e.g. a forward that casts to float32 (x.float())
         text = str(e).strip().splitlines()[0] if str(e).strip() else ""
         return f"not run: float64 check failed to run ({type(e).__name__}: {text})"
+    finally:
+        torch.set_default_dtype(default)
     return "passed" if ok else "failed"
 
 
