@@ -53,6 +53,9 @@ def load_target(target: str, data: str | dict | None = None, seed: int | None = 
         resolve_device(device)  # a bad --device is an error before any data is loaded
     path = Path(target)
     if path.suffix in (".yaml", ".yml") or (path.is_file() and ":" not in target):
+        if output is not None:
+            raise ConfigError(f"--output {output}: a spec's model returns one tensor; --output is for "
+                              f"package.module:callable models that return a tuple or a dict")
         t = _from_yaml(path, data, seed, data_dir)
     elif ":" not in target:
         raise ConfigError(f"TARGET {target!r}: expected a spec .yaml file or package.module:callable "
