@@ -76,3 +76,58 @@ def test_tensorboard_flag_writes_event_files(tmp_path, capsys):
     assert main(["diagnose", RELU, "--data", "digits", "--steps", "20", "--every", "5", "--no-checks",
                  "--no-lr-find", "--out", str(tmp_path / "d"), "--tensorboard"]) == 0
     assert list((tmp_path / "d" / "tensorboard").glob("events.out.tfevents.*"))
+
+
+MODELS = "tests/diagnose/real_models.py"
+
+
+def test_output_picks_the_logits_of_a_tuple_or_dict_model(capsys):
+    assert main(["check", f"{MODELS}:tuple_net", "--data", "digits"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "returns a tuple of 2" in err and "--output" in err and len(err.splitlines()) == 1
+    assert main(["check", f"{MODELS}:tuple_net", "--data", "digits", "--output", "5"]) == 2
+    assert "--output 5" in (err := capsys.readouterr().err) and "valid: 0, 1" in err
+    for target, key in (("tuple_net", "0"), ("dict_net", "logits")):
+        assert main(["check", f"{MODELS}:{target}", "--data", "digits", "--output", key, "--steps", "20",
+                     "--budget", "60", "--json"]) in (0, 1)
+        checks = json.loads(capsys.readouterr().out)["checks"]
+        assert checks["loss_at_init"]["passed"] is True and checks["nonfinite"]["passed"] is True
+
+
+def test_a_spec_asking_for_cuda_is_not_run_on_the_cpu(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the spec's device is honoured by running there")
+    spec = {"data": "digits", "device": "cuda", "model": {"mlp": {"hidden": 16, "depth": 1}}, "train": {"lr": 0.01}}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    for cmd in ("diagnose", "check", "lr-find"):
+        assert main([cmd, str(path), "--out", str(tmp_path / cmd)]) == 2
+        assert "'cuda' requested but CUDA is not available" in capsys.readouterr().err
+    assert main(["check", str(path), "--device", "cpu", "--steps", "10", "--budget", "10"]) in (0, 1)
+    assert main(["check", SIGMOID, "--data", "digits", "--device", "tpu"]) == 2
+    assert "valid devices: auto, cpu, cuda" in capsys.readouterr().err
+
+
+def test_data_dir_reaches_the_data_set(monkeypatch, tmp_path, capsys):
+    from trainlab import data
+
+    seen = []
+    real = data.load
+    monkeypatch.setattr(data, "load", lambda spec: seen.append(spec) or real(spec))
+    assert main(["lr-find", RELU, "--data", "digits", "--data-dir", str(tmp_path), "--steps", "20",
+                 "--out", str(tmp_path / "lr")]) == 0
+    assert seen == [{"name": "digits", "data_dir": str(tmp_path)}]
+
+
+def test_diagnose_shows_progress_through_each_phase(tmp_path, capsys):
+    assert main(["diagnose", RELU, "--data", "digits", "--steps", "20", "--out", str(tmp_path / "d")]) == 0
+    captured = capsys.readouterr()
+    for line in ("diagnose: check 1/4: loss_at_init", "diagnose: LR range test", "diagnose: training: 20/20 steps",
+                 "diagnose: check: input_independent"):
+        assert line in captured.err
+    assert "evaluated on 1,078 train / 359 val rows: the whole splits" in captured.out
+    assert main(["diagnose", RELU, "--data", "digits", "--steps", "20", "--out", str(tmp_path / "e"),
+                 "--no-progress", "--no-checks", "--no-lr-find"]) == 0
+    assert capsys.readouterr().err == ""

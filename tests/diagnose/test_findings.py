@@ -37,7 +37,8 @@ def test_healthy_10_layer_relu_he_mlp_on_digits_is_clean():
     d = diagnose(net, digits(), {}, steps=300)  # the full diagnosis: checks, LR range test, probes
     assert d.findings == [], [f.message for f in d.findings]
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # trained copies only
-    assert all(c["passed"] for c in d.checks.values()), d.checks
+    assert d.checks["gradcheck"]["passed"] is None  # no hand-written backward: nothing to check
+    assert all(c["passed"] for n, c in d.checks.items() if n != "gradcheck"), d.checks
     assert d.lr_find.suggestion is not None and d.training["val_accuracy"] > 0.85
     out = d.to_dict()
     assert set(out) >= {"findings", "checks", "layers"} and len(out["layers"]) == 21
@@ -63,12 +64,16 @@ TWINS = {  # the same kind must be absent here
 }
 
 
+MODEL_FIXES = ("vanishing_gradient", "collapsing_activations", "exploding_activations")
+
+
 @pytest.mark.parametrize("kind", list(CASES))
 def test_kind_shown_by_its_net_absent_from_the_twin(kind):
     found = CASES[kind]()
     assert kind in found, sorted(found)
     f = found[kind]
-    assert f.severity in ("warning", "error") and f.message and f.fix == FIXES[kind] and f.evidence
+    assert f.severity in ("warning", "error") and f.message and f.evidence
+    assert f.fix == FIXES[kind] or kind in MODEL_FIXES  # these fit the fix to the model's activations and init
     twin = TWINS.get(kind, healthy)()
     assert kind not in twin
 

@@ -52,3 +52,40 @@ def test_tensorboard_events_hold_scalars_and_histograms(diagnosis, tmp_path):
     h = hist[0].histogram_value
     rec = diagnosis["probes"]["records"][0]
     assert h.min == pytest.approx(rec["acts"]["layers.0"]["min"]) and h.num == 64 * 64
+
+
+def _capture(monkeypatch):
+    """Keep the figure ``save`` would close, drawn, for inspection."""
+    kept = []
+
+    def keep(fig, path, dpi=110):
+        fig.tight_layout()
+        fig.canvas.draw()
+        kept.append(fig)
+        return path
+
+    monkeypatch.setattr(figs, "save", keep)
+    return kept
+
+
+def test_one_layer_figure_keeps_its_title_and_labels_each_panel_std(monkeypatch):
+    import torch
+
+    d = diagnose(torch.nn.Sequential(torch.nn.Linear(64, 10)), digits(), {}, steps=10, every=5, hist_every=5,
+                 checks=False, lr_find=False)
+    kept = _capture(monkeypatch)
+    figs.activation_histograms(json.loads(json.dumps(d.to_dict(probes=True))), "unused.png")
+    fig = kept[0]
+    box, title = fig.bbox, fig.texts[0].get_window_extent()
+    assert title.x0 >= box.x0 and title.x1 <= box.x1, (title, box)  # not cut off
+    for ax in fig.axes:
+        assert any(t.get_text().startswith("std ") for t in ax.texts)
+
+
+def test_shared_scale_puts_every_panel_on_one_range(diagnosis, monkeypatch):
+    kept = _capture(monkeypatch)
+    figs.activation_histograms(diagnosis, "unused.png", shared_scale=True)
+    figs.activation_histograms(diagnosis, "unused.png")
+    shared, own = ({ax.get_xlim() for ax in f.axes} for f in kept)
+    assert len(shared) == 1 and len(own) > 1
+    assert "one x-range" in kept[0].texts[0].get_text()

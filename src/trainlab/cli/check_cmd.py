@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from trainlab.cli.diagnose_cmd import add_target_arguments, load
+from trainlab.cli.diagnose_cmd import add_target_arguments, load, say
 
 NAME = "check"
 HELP = "sanity-check a model before training it (CS231n's babysitting checks)"
@@ -25,7 +25,8 @@ def run(args) -> int:
     target, train = load(args)
     cfg = train_config(train, max(2, args.steps))
     results = run_checks(target.model, target.dataset, cfg, names=ALL_CHECKS, seed=target.seed,
-                         overfit_n=args.subset, overfit_budget=args.budget, baseline_steps=args.steps)
+                         overfit_n=args.subset, overfit_budget=args.budget, baseline_steps=args.steps,
+                         device=target.device, say=say(args))
     if args.json:
         from trainlab.diagnose.log import json_safe
 

@@ -10,10 +10,12 @@ Exit status: 1 when training turned NaN/inf, or with ``--strict`` when any findi
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 from datetime import datetime
 from pathlib import Path
 
+from trainlab.diagnose.phases import EVAL_SAMPLES
 from trainlab.errors import ConfigError
 
 NAME = "diagnose"
@@ -31,6 +33,13 @@ def add_target_arguments(p) -> None:
     p.add_argument("--seed", type=int, help="seed for init and data order (default: the spec's, else 0)")
     p.add_argument("--out", help="output folder (default: runs/COMMAND-NAME-TIMESTAMP)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--device", help="auto | cpu | cuda (default: the run spec's device, else auto, as train)")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="where data files are found and cached (default $TRAINLAB_DATA or ~/.cache/trainlab)")
+    p.add_argument("--output", metavar="KEY",
+                   help="for a model returning a tuple or dict: which output holds the logits (an index, "
+                        "e.g. 0, or a key, e.g. logits)")
+    p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
 
 
 def add_arguments(p) -> None:
@@ -42,20 +51,32 @@ def add_arguments(p) -> None:
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard event files to OUT/tensorboard")
     p.add_argument("--no-checks", action="store_true", help="skip the sanity checks")
     p.add_argument("--no-lr-find", action="store_true", help="skip the learning-rate range test")
+    p.add_argument("--eval-samples", type=int, default=EVAL_SAMPLES,
+                   help=f"rows of each split evaluations use, a fixed seeded sample (default {EVAL_SAMPLES}; "
+                        f"0: whole splits)")
+    p.add_argument("--shared-scale", action="store_true",
+                   help="draw every activation histogram on one x-range (a collapse shows as a spike)")
 
 
 def load(args):
     """The Target and its training settings, with the command-line overrides applied."""
     from trainlab.diagnose.target import load_target
 
-    data = args.data
-    target = load_target(args.target, data, args.seed)
+    target = load_target(args.target, args.data, args.seed, device=args.device, data_dir=args.data_dir,
+                         output=args.output)
     train = dict(target.train)
     for key in ("optimizer", "lr", "batch_size"):
         value = getattr(args, key)
         if value is not None:
             train[key] = value
     return target, train
+
+
+def say(args):
+    """Progress lines on stderr (stdout stays the result, JSON with --json)."""
+    if args.no_progress:
+        return None
+    return lambda text: print(f"{args.command}: {text}", file=sys.stderr, flush=True)
 
 
 def out_dir(args, command: str, name: str) -> Path:
@@ -71,13 +92,15 @@ def run(args) -> int:
 
     if args.tensorboard and not figs.tensorboard_available():
         raise ConfigError("--tensorboard needs the tensorboard package: pip install 'trainlab[tensorboard]'")
+    if args.eval_samples < 0:
+        raise ConfigError(f"--eval-samples: expected a number >= 0 (0: whole splits), got {args.eval_samples}")
     target, train = load(args)
     d = diagnose(target.model, target.dataset, train, steps=args.steps, every=args.every,
                  hist_every=args.hist_every, checks=not args.no_checks, lr_find=not args.no_lr_find,
-                 seed=target.seed)
+                 seed=target.seed, device=target.device, eval_samples=args.eval_samples or None, say=say(args))
     out = out_dir(args, "diagnose", target.name)
     full = {"target": args.target, **d.to_dict(probes=True)}
-    files = figs.draw_all(full, out)
+    files = figs.draw_all(full, out, shared_scale=args.shared_scale)
     if args.tensorboard:
         files["tensorboard"] = str(figs.write_tensorboard(full, out / "tensorboard"))
     full["figures"] = {k: str(v) for k, v in files.items()}
@@ -94,8 +117,12 @@ def render(d: dict, out: Path) -> str:
     """The findings and checks as plain text for a terminal."""
     t = d["training"]
     acc = f", train accuracy {t['train_accuracy']:.1%}, val {t['val_accuracy']:.1%}" if t.get("val_accuracy") is not None else ""
+    if t.get("val_samples"):
+        sampled = t.get("train_sampled") or t.get("val_sampled")
+        acc += (f" (evaluated on {t['train_samples']:,} train / {t['val_samples']:,} val rows"
+                + (", a fixed seeded sample)" if sampled else ": the whole splits)"))
     lines = [f"diagnose {d['target']} on {d['data']['name']}: {t['steps']} steps, {t['optimizer']} lr {t['lr']:g}, "
-             f"batch {t['batch_size'] or 'full'}{acc} ({d['seconds']:.1f} s)", ""]
+             f"batch {t['batch_size'] or 'full'}{acc}, {d.get('device', 'cpu')} ({d['seconds']:.1f} s)", ""]
     if d["checks"]:
         lines.append("checks")
         for name, c in d["checks"].items():

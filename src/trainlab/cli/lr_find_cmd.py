@@ -25,11 +25,15 @@ def run(args) -> int:
     from trainlab.report import diagnose_figures as figs
     from trainlab.train import losses
 
+    from trainlab.train.trainer import resolve_device
+
     target, train = load(args)
     ds = target.dataset
-    r = lr_find(target.model, ds.train, loss=losses.resolve(train.get("loss", "auto"), ds.task), task=ds.task,
+    device = resolve_device(target.device)
+    r = lr_find(target.model.to(device), ds.train, loss=losses.resolve(train.get("loss", "auto"), ds.task), task=ds.task,
                 optimizer=train.get("optimizer", "adam"), start_lr=args.start, end_lr=args.end,
-                steps=args.steps, batch_size=train.get("batch_size", 64), seed=target.seed)
+                steps=args.steps, batch_size=train.get("batch_size", 64), seed=target.seed,
+                device=device)
     out = out_dir(args, "lr-find", target.name)
     result = json_safe(r.to_dict())
     result["figure"] = str(figs.lr_finder(result, out / "lr_find.png", lr=train.get("lr")))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from trainlab import __version__
+from trainlab import __version__, threads
 from trainlab.cli import (check_cmd, data_cmd, diagnose_cmd, ensemble_cmd, lab_cmd, lectures_cmd, list_cmd,
                           lr_find_cmd, pretrain_cmd, search_cmd, train_cmd)
 from trainlab.errors import ConfigError, DivergenceError, one_line
@@ -29,12 +29,21 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def add_threads_argument(p) -> None:
+    """``--threads N``, before or after the command (default: $TRAINLAB_THREADS, else the free cores)."""
+    p.add_argument("--threads", default=argparse.SUPPRESS, metavar="N",
+                   help="CPU threads for torch: a number or auto (default: $TRAINLAB_THREADS, else the cores "
+                        "that are free now)")
+
+
 def make_parser() -> Parser:
     parser = Parser(prog="trainlab", description="Make deep neural networks train, and see why they do or don't.")
     parser.add_argument("--version", action="version", version=f"trainlab {__version__}")
+    add_threads_argument(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for cmd in COMMANDS:
         p = sub.add_parser(cmd.NAME, help=cmd.HELP, description=cmd.HELP)
+        add_threads_argument(p)
         cmd.add_arguments(p)
         p.set_defaults(run=cmd.run)
     return parser
@@ -47,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        threads.configure(getattr(args, "threads", None))
         return int(args.run(args) or 0)
     except ConfigError as e:
         sys.stderr.write(f"error: {e}\n")

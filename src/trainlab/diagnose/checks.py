@@ -5,10 +5,11 @@
 * ``l2_raises_loss``: adding L2 regularization (lambda/2 * sum ||W||^2) raises the initial loss;
 * ``overfit_small``: a copy trained on a tiny subset (20 samples) reaches 100% training
   accuracy (regression: 1% of its starting loss) within a step budget;
-* ``gradcheck``: every module whose class is not torch's own (the user's custom layers)
-  agrees with finite differences in float64 (``torch.autograd.gradcheck``, fast mode);
+* ``gradcheck``: every module with a hand-written backward (a custom ``autograd.Function`` in
+  its graph, or a ``backward`` method) agrees with finite differences in float64
+  (``torch.autograd.gradcheck``, fast mode), away from ReLU kinks;
 * ``input_independent``: a copy trained on zeroed inputs ends worse than one trained on the
-  real inputs (the model uses its inputs).
+  real inputs (the model uses its inputs): by accuracy where the task has one.
 
 Every check trains or evaluates a deep copy: the model passed in is never changed. Each
 returns ``{"passed": bool | None, ..., "message": str}`` (None: not applicable).
@@ -32,6 +33,7 @@ from trainlab.train.trainer import Trainer, seed_everything
 
 INIT_TOLERANCE = (0.5, 1.5)  # loss at init / expected: outside this band fails
 L2_LAMBDA = 1e-3
+Z = 3.0  # input_independent: real-input accuracy must beat zeroed by 3 standard errors
 
 
 @contextlib.contextmanager
@@ -146,40 +148,98 @@ def custom_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
             if not type(m).__module__.startswith("torch.")]
 
 
+def custom_functions(out) -> list[str]:
+    """The custom ``torch.autograd.Function`` classes in the graph that produced ``out``."""
+    outs = out if isinstance(out, (tuple, list)) else list(out.values()) if isinstance(out, dict) else [out]
+    stack = [t.grad_fn for t in outs if isinstance(t, torch.Tensor) and t.grad_fn is not None]
+    seen, found = set(), []
+    while stack:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        if isinstance(fn, torch.autograd.function.BackwardCFunction):
+            name = type(fn).__name__.removesuffix("Backward")
+            found += [name] if name not in found else []
+        stack.extend(f for f, _ in fn.next_functions)
+    return found
+
+
+def _nudged(t: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """``t`` in float64, moved 1e-3 of its std (plus 1e-3) off where it was: off ReLU kinks
+    (XOR's (0, 0) input; a zeroed layer, whose units all sit at exactly 0)."""
+    t = t.detach().double()
+    noise = torch.randn(t.shape, generator=g, dtype=torch.float64).to(t.device)
+    return t + 1e-3 * (float(t.std()) if t.numel() > 1 else 0.0) * noise + 1e-3 * noise
+
+
 def gradcheck(model: nn.Module, ds: Dataset, max_modules: int = 20, n: int = 3, device="cpu") -> dict:
-    """Finite differences vs autograd in float64 for each custom module, on the inputs it sees
-    for ``n`` real samples (nudged by 1e-3 std so no ReLU sits exactly on its kink)."""
-    net = copy.deepcopy(model).to(device).double().eval()
-    targets = custom_modules(net)[:max_modules]
+    """Finite differences vs autograd in float64, for each module with a hand-written backward:
+    one whose class defines ``backward``, or whose forward runs a custom ``autograd.Function``
+    (found in the graph it builds). Modules made of torch's own operations need no check: torch
+    tests their gradients. Each runs on the inputs it sees for ``n`` real samples, with inputs
+    and weights nudged off kinks; a module that cannot run in float64 is "not run", with why."""
+    net = copy.deepcopy(model).to(device).eval()
+    candidates = custom_modules(net)
     inputs: dict[str, tuple] = {}
 
     def grab(name, module, args, out):
         inputs.setdefault(name, args)
 
-    x = ds.train.x[:n].to(device)
-    if x.is_floating_point():  # nudge inputs off kinks: XOR's (0, 0) puts every ReLU exactly at 0
-        g = torch.Generator().manual_seed(0)
-        x = x.double() + 1e-3 * (x.double().std() + 1e-3) * torch.randn(x.shape, generator=g, dtype=torch.float64).to(device)
-    with Hooks(targets, grab), torch.no_grad():
-        net(x)
-    results, failed = {}, []
-    for name, module in targets:
+    with Hooks(candidates, grab), torch.no_grad():
+        net(ds.train.x[:n].to(device))
+    found = {name: _has_backward(m, inputs.get(name)) for name, m in candidates}
+    found = {n: fns for n, fns in found.items() if fns}
+    results, failed, targets = {}, [], []
+    for name, module in candidates:
+        if name not in found:
+            continue
+        inner = set().union(*[f for n, f in found.items() if n != name and (name == "model" or n.startswith(name + "."))])
+        if found[name] <= inner:  # a container: its Functions are checked where they are called, away from
+            continue              # the kinks of the torch ops around them (a ReLU on a zeroed layer)
+        targets.append(name)
+        if len(targets) > max_modules:
+            results[name] = f"skipped: more than {max_modules} modules"
+            continue
         with one_thread():
-            results[name] = _check_module(module, inputs.get(name))
+            results[name] = _check_module(module, inputs[name])
         if results[name] == "failed":
             failed.append(name)
     checked = [k for k, v in results.items() if v in ("passed", "failed")]
-    msg = (f"{len(checked)} custom module(s) checked in float64" + (f"; failed: {', '.join(failed)}" if failed else "")
-           if checked else "no custom modules with differentiable inputs")
-    return {"passed": (not failed) if checked else None, "modules": results, "failed": failed, "message": msg}
+    not_run = {k: v for k, v in results.items() if v.startswith("not run")}
+    if checked:
+        msg = f"{len(checked)} module(s) with a custom backward checked in float64"
+        msg += f"; failed: {', '.join(failed)}" if failed else ""
+    elif not_run:
+        msg = f"not run: {'; '.join(f'{k}: {v[9:]}' for k, v in not_run.items())}"
+    else:
+        msg = "no module defines its own backward (autograd.Function): nothing to check"
+    out = {"passed": (not failed) if checked else None, "modules": results, "failed": failed, "message": msg}
+    if not_run and not checked:
+        out["not_run"] = msg[9:]
+    return out
 
 
-def _check_module(module: nn.Module, args: tuple | None) -> str:
+def _has_backward(module: nn.Module, args: tuple | None) -> set[str]:
+    """The hand-written backwards ``module`` runs: its own ``backward`` method, and the custom
+    autograd Functions in the graph its forward builds (empty when none, or when it never ran)."""
+    own = {f"{type(module).__name__}.backward"} if "backward" in vars(type(module)) else set()
     if not args or not all(isinstance(a, torch.Tensor) for a in args):
-        return "skipped: non-tensor inputs" if args else "skipped: not called"
+        return own
+    xs = [a.detach().requires_grad_(a.is_floating_point()) for a in args]
+    try:
+        with torch.enable_grad():
+            return own | set(custom_functions(module(*xs)))
+    except Exception:  # noqa: BLE001 - it ran inside the model; alone it may not (then it is not checked)
+        return own
+
+
+def _check_module(module: nn.Module, args: tuple) -> str:
+    g = torch.Generator().manual_seed(0)
+    module = copy.deepcopy(module).double()
     names = [n for n, p in module.named_parameters() if p.requires_grad]
-    params = [p.detach().clone().requires_grad_(True) for n, p in module.named_parameters() if p.requires_grad]
-    xs = [a.detach().clone().requires_grad_(a.is_floating_point()) for a in args]
+    params = [_nudged(p, g).requires_grad_(True) for n, p in module.named_parameters() if p.requires_grad]
+    xs = [_nudged(a, g).requires_grad_(True) if a.is_floating_point() else a for a in args]
     diff = [t for t in xs + params if t.requires_grad]
     if not diff:
         return "skipped: nothing differentiable"
@@ -189,16 +249,30 @@ def _check_module(module: nn.Module, args: tuple | None) -> str:
         out = out[0] if isinstance(out, (tuple, list)) else out
         return out
 
-    ok = torch.autograd.gradcheck(fn, tuple(diff), eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=True,
-                                  raise_exception=False)
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # so a forward's torch.zeros(...) (an LSTM's h0) is float64 too
+    try:
+        ok = torch.autograd.gradcheck(fn, tuple(diff), eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=True,
+                                      raise_exception=False)
+    except Exception as e:  # noqa: BLE001 - e.g. a forward that casts to float32 (x.float())
+        text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        return f"not run: float64 check failed to run ({type(e).__name__}: {text})"
+    finally:
+        torch.set_default_dtype(default)
     return "passed" if ok else "failed"
 
 
 def input_independent(model: nn.Module, ds: Dataset, cfg: dict, steps: int = 100, device="cpu",
-                      seed: int = 0) -> dict:
-    """Train two copies from the same init, on real and on zeroed inputs; compare val loss."""
-    out = {}
+                      seed: int = 0, val: Split | None = None, real: dict | None = None) -> dict:
+    """Train two copies from the same init, on real and on zeroed inputs; compare them on ``val``
+    (default: the whole validation split): by accuracy when the task has one (real must beat
+    zeroed by ``Z`` standard errors), else by loss (real < 0.95 x zeroed). ``real``: the real
+    side's ``{"loss", "accuracy"}`` when a run from the same init already measured it."""
+    val = ds.val if val is None else val
+    out = {"real": real} if real is not None else {}
     for label, f in (("real", lambda x: x), ("zeroed", torch.zeros_like)):
+        if label in out:
+            continue
         net = copy.deepcopy(model)
         seed_everything(seed)
         trainer = Trainer(net, _train_config(cfg, steps=steps, log_every=steps), task=ds.task,
@@ -207,11 +281,19 @@ def input_independent(model: nn.Module, ds: Dataset, cfg: dict, steps: int = 100
             trainer.fit(Split(f(ds.train.x), ds.train.y))
         except DivergenceError as e:
             return {"passed": None, "message": f"{label} run diverged: {e}"}
-        out[label] = trainer.evaluate(Split(f(ds.val.x), ds.val.y))["loss"]
-    passed = out["real"] < 0.95 * out["zeroed"]
-    msg = (f"val loss after {steps} steps: real inputs {out['real']:.4g} vs zeroed {out['zeroed']:.4g}"
-           + ("" if passed else ": the model does not use its inputs"))
-    return {"passed": passed, "steps": steps, "real_loss": out["real"], "zeroed_loss": out["zeroed"], "message": msg}
+        out[label] = trainer.evaluate(Split(f(val.x), val.y))
+    r, z = out["real"], out["zeroed"]
+    res = {"steps": steps, "samples": len(val), "real_loss": r["loss"], "zeroed_loss": z["loss"]}
+    if "accuracy" in r:
+        se = math.sqrt((r["accuracy"] * (1 - r["accuracy"]) + z["accuracy"] * (1 - z["accuracy"])) / len(val))
+        passed = r["accuracy"] - z["accuracy"] > Z * max(se, 1.0 / len(val))
+        res.update(real_accuracy=r["accuracy"], zeroed_accuracy=z["accuracy"])
+        msg = (f"val accuracy after {steps} steps: real inputs {r['accuracy']:.1%} vs zeroed {z['accuracy']:.1%} "
+               f"({len(val)} samples)")
+    else:
+        passed = r["loss"] < 0.95 * z["loss"]
+        msg = f"val loss after {steps} steps: real inputs {r['loss']:.4g} vs zeroed {z['loss']:.4g}"
+    return {"passed": passed, **res, "message": msg + ("" if passed else ": the model does not use its inputs")}
 
 
 def nonfinite_guard(model: nn.Module, ds: Dataset, cfg: dict, steps: int = 100, device="cpu", seed: int = 0) -> dict:

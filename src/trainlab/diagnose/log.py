@@ -50,10 +50,12 @@ class ProbeLog:
         vals = np.array([_num(r.get(section, {}).get(key, {}).get(field)) for r in self.records])
         return steps, vals
 
-    def summary(self, section: str, key: str, field: str, how: str = "median", last: int | None = None) -> float:
-        """A robust summary over the run (or its ``last`` samples), ignoring NaN."""
+    def summary(self, section: str, key: str, field: str, how: str = "median", last: int | None = None,
+                first: int | None = None) -> float:
+        """A robust summary over the run (or its ``last`` / ``first`` samples), ignoring NaN."""
         v = self.series(section, key, field)[1]
         v = v[-last:] if last else v
+        v = v[:first] if first else v
         v = v[np.isfinite(v)]
         if not len(v):
             return math.nan

@@ -111,7 +111,11 @@ class Probes(Callback):
                 self._weights.append((i, w, index[id(w)], r))
         self._buffers: list[torch.Tensor] | None = None
         self._act_modules = [l.module for l in self.layers if l.is_activation]
-        self.log.layers = {l.name: {"type": l.type, "rule": l.rule, "params": sum(p.numel() for _, p in l.params)}
+        # modules with children: their forward may call F.relu on a computed tensor (a residual sum)
+        self._containers = [(n or "model", m) for n, m in model.named_modules() if next(m.children(), None) is not None]
+        self.log.layers = {l.name: {"type": l.type, "rule": l.rule, "params": sum(p.numel() for _, p in l.params),
+                                    **({"fan_in": l.main_weight()[0].numel()} if l.main_weight() is not None
+                                       and l.main_weight().ndim >= 2 else {})}
                            for l in self.layers}
         return self
 
@@ -133,12 +137,12 @@ class Probes(Callback):
         self._hists: list[tuple[str, torch.Tensor]] = []
         self._calls: dict[str, int] = {}
         self._hooks = Hooks(((l.name, l.module) for l in self.layers), self._record)
-        self._fmode = FunctionalActivations(self._record_functional, self._act_modules)
+        self._fmode = FunctionalActivations(self._record_functional, self._act_modules, self._containers)
         self._fmode.__enter__()
 
     def _record(self, name: str, module: nn.Module, args: tuple, out) -> None:
         if self._fmode is not None:
-            self._fmode.last = name
+            self._fmode.produced(name, out)
         with torch._C.DisableTorchFunction():  # our own statistics bypass the functional mode
             x = first_tensor(out)
             if x is not None and x.ndim > 0:

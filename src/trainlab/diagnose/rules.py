@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from trainlab.diagnose import causes
 from trainlab.diagnose.findings import Finding, layer_range, rule
 from trainlab.diagnose.log import ProbeLog
 
@@ -26,6 +27,8 @@ SYMMETRIC = 1e-3  # row spread: 0 = every unit has the same incoming weights
 UPDATE_HIGH, UPDATE_LOW = 1e-1, 1e-5  # update/weight ratio per step; CS231n: ~1e-3 is healthy
 GAP, GAP_ERROR = 0.10, 0.25  # train - val accuracy
 UNDERFIT = 0.5  # final train loss over the chance-level loss
+FITS = 0.99  # training accuracy at which a net "fits its training data"
+UNDERFIT_ACC = 0.9  # with accuracy: underfitting only below this training accuracy
 
 
 @dataclass
@@ -80,15 +83,15 @@ def vanishing_gradient(ev: Evidence) -> list[Finding]:
     worst = min(ratios[n] for n in low)
     sev = "error" if worst < VANISH_ERROR else "warning"
     types = sorted({log.layers[n]["type"] for n in low})
-    acts = sorted({info["rule"] for info in log.layers.values() if info.get("rule") in ("sigmoid", "tanh")})
-    why = f" through {'/'.join(acts)} derivatives (at most 0.25 for sigmoid)" if acts else ""
+    why, fix = causes.vanishing(log, low)
     names = ", ".join(low) if len(low) <= 4 else f"{low[0]} .. {low[-1]}"
     msg = (f"{len(low)} of {len(ratios) + 1} layers ({names}; {'/'.join(types)}) receive gradients {_fmt(worst)} to "
            f"{_fmt(max(ratios[n] for n in low))} times the output layer's (per weight, median while the output learns): "
-           f"the gradient vanishes on its way back{why}, so these layers barely learn.")
+           f"the gradient vanishes on its way back through {why}, so these layers barely learn.")
     return [Finding("vanishing_gradient", sev, msg, low,
                     {"grad_rms_ratio": ratios, "grad_rel": {n: log.summary("params", n, "grad_rel") for n in ratios},
-                     "threshold": VANISH})]
+                     "threshold": VANISH, "activations": sorted(causes.activations(log)),
+                     "init_weight_scale": causes.init_scales(log, low)}, fix)]
 
 
 @rule("exploding_gradient")
@@ -146,19 +149,27 @@ def dead_units(ev: Evidence) -> list[Finding]:
 
 @rule("saturated_units")
 def saturated_units(ev: Evidence) -> list[Finding]:
+    """Judged at initialization and over the first half of training: a net that grows confident
+    late, once it fits, saturates its tanh units by design (not a problem to report)."""
     log = ev.log
     if not log:
         return []
-    sat = {k: log.summary("acts", k, "saturated") for k in log.act_order}
-    bad = [k for k, v in sat.items() if math.isfinite(v) and v >= SATURATED]
+    half = max(1, len(log) // 2)
+    early = {k: log.summary("acts", k, "saturated", first=half) for k in log.act_order}
+    init = {k: log.summary("acts", k, "saturated", first=1) for k in log.act_order}
+    fits = (ev.training.get("train_accuracy") or 0.0) >= FITS
+    bad = [k for k in log.act_order if (init[k] >= SATURATED) or (early[k] >= SATURATED and not fits)]
     if not bad:
         return []
-    worst = max(sat[k] for k in bad)
+    worst = max(max(early[k], init[k]) for k in bad)
     rules = sorted({log.layers[k.split("#")[0]]["rule"] for k in bad})
     msg = (f"{_cap(layer_range(bad))}: {worst:.0%} of the {'/'.join(rules)} outputs sit in the flat tails "
-           f"(sigmoid < 0.03 or > 0.97, |tanh| > 0.97), where the local gradient is nearly zero.")
+           f"(sigmoid < 0.03 or > 0.97, |tanh| > 0.97), where the local gradient is nearly zero "
+           f"(at initialization: {max(init[k] for k in bad):.0%}; median over the first half of training: "
+           f"{max(early[k] for k in bad):.0%}).")
     return [Finding("saturated_units", "error" if worst >= SATURATED_ERROR else "warning", msg, bad,
-                    {"saturated_fraction": {k: sat[k] for k in bad}, "threshold": SATURATED})]
+                    {"saturated_fraction": {k: early[k] for k in bad}, "at_init": {k: init[k] for k in bad},
+                     "threshold": SATURATED})]
 
 
 def _std_profile(log: ProbeLog) -> dict[str, float]:
@@ -178,27 +189,51 @@ def exploding_activations(ev: Evidence) -> list[Finding]:
     return _std_trend(ev, collapse=False)
 
 
+def _std_ratio(log: ProbeLog, collapse: bool, first: int | None) -> tuple | None:
+    """(values, deepest extreme's name, its std, ratio to the first hidden layer's) or None."""
+    vals = [(n, log.summary("acts", n, "std", first=first)) for n in _std_profile(log)]
+    vals = [(n, v) for n, v in vals if math.isfinite(v)]
+    if len(vals) < 3 or vals[0][1] <= 0:
+        return None
+    name, extreme = (min if collapse else max)(vals[1:], key=lambda nv: nv[1])
+    return vals, name, extreme, extreme / vals[0][1]
+
+
 def _std_trend(ev: Evidence, collapse: bool) -> list[Finding]:
-    """Compare the deepest extreme of the std profile with the first hidden layer's."""
+    """Compare the deepest extreme of the std profile with the first hidden layer's, over the run
+    and at initialization (a collapse at init that the optimizer later repairs still costs the
+    first steps, and names the init as the cause)."""
     log = ev.log
     if not log or not log.output_layer:
         return []
-    vals = [(n, v) for n, v in _std_profile(log).items() if math.isfinite(v)]
-    if len(vals) < 3 or vals[0][1] <= 0:
+    bad = (lambda r: r < COLLAPSE) if collapse else (lambda r: r > EXPLODE_ACT)
+    run, init = _std_ratio(log, collapse, None), _std_ratio(log, collapse, 1)
+    run_bad, init_bad = run is not None and bad(run[3]), init is not None and bad(init[3])
+    if not (run_bad or init_bad):
         return []
-    pick = min if collapse else max
-    name, extreme = pick(vals[1:], key=lambda nv: nv[1])
-    ratio = extreme / vals[0][1]
-    if (collapse and ratio >= COLLAPSE) or (not collapse and ratio <= EXPLODE_ACT):
-        return []
+    vals, name, extreme, ratio = run if run_bad else init
     kind = "collapsing_activations" if collapse else "exploding_activations"
-    sev = "error" if (ratio < COLLAPSE ** 2 if collapse else ratio > EXPLODE_ACT ** 2) else "warning"
+    severe = (lambda r: r < COLLAPSE ** 2) if collapse else (lambda r: r > EXPLODE_ACT ** 2)
+    sev = "error" if run_bad and severe(ratio) else "warning"
     verb = "shrinks" if collapse else "grows"
-    msg = (f"The activation std {verb} layer after layer, from {_fmt(vals[0][1])} at {vals[0][0]} to "
-           f"{_fmt(extreme)} at {name} ({_fmt(ratio)}x, median over the run): "
-           + ("deep layers see nearly constant inputs, so their gradients vanish too."
-              if collapse else "deep layers see huge inputs, which saturate units or overflow."))
-    return [Finding(kind, sev, msg, [n for n, _ in vals], {"std": dict(vals), "ratio": ratio})]
+    effect = ("deep layers see nearly constant inputs, so their gradients vanish too." if collapse
+              else "deep layers see huge inputs, which saturate units or overflow.")
+    why, fix = causes.collapse(log, [n for n, _ in vals])
+    init_words = f"the cause is the init: {why}" if why else "the cause is the init"
+    if run_bad:
+        msg = (f"The activation std {verb} layer after layer, from {_fmt(vals[0][1])} at {vals[0][0]} to "
+               f"{_fmt(extreme)} at {name} ({_fmt(ratio)}x, median over the run): {effect}")
+        if init_bad:
+            msg += f" At initialization: {_fmt(init[3])}x; {init_words}."
+    else:
+        msg = (f"At initialization the activation std {verb} layer after layer, from {_fmt(vals[0][1])} at "
+               f"{vals[0][0]} to {_fmt(extreme)} at {name} ({_fmt(ratio)}x): {effect} {_cap(init_words)}. "
+               f"Training later repaired it (median over the run: {_fmt(run[3]) if run else 'n/a'}x), "
+               f"after steps spent undoing the start.")
+    evidence = {"std": dict(vals), "ratio": ratio, "at_init": dict(init[0]) if init else None,
+                "ratio_at_init": init[3] if init else None,
+                "init_weight_scale": causes.init_scales(log, [n for n, _ in vals])}
+    return [Finding(kind, sev, msg, [n for n, _ in vals], evidence, fix if init_bad or collapse else "")]
 
 
 @rule("symmetric_units")

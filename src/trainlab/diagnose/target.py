@@ -6,6 +6,12 @@
   class) returning an ``nn.Module``. It is called with ``input_shape``, ``n_outputs`` and/or
   ``n_classes`` when its signature names them, else with no arguments; the model must accept the
   data set's inputs (checked on two samples, with a one-line error if it does not).
+
+A model that returns a tuple or a dict (``(logits, features)``, ``{"logits": ...}``) is told
+which output holds the logits with ``output``: an index (``--output 0``) or a key
+(``--output logits``); without it, the error says what the model returned and how to choose.
+The device is ``--device``, else the run spec's ``device``, else ``auto`` (as ``train``);
+``data_dir`` (``--data-dir``) is where the data set's files are found and cached.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from trainlab.errors import ConfigError, one_line
 from trainlab.safe_io import check_file
 from trainlab.train import losses
 from trainlab.train.spec import load_file, resolve
-from trainlab.train.trainer import seed_everything
+from trainlab.train.trainer import resolve_device, seed_everything
 
 
 @dataclass
@@ -36,41 +42,60 @@ class Target:
     dataset: Dataset
     train: dict = field(default_factory=dict)  # training settings from a run spec ({} otherwise)
     seed: int = 0
+    device: str = "auto"  # --device, else the run spec's, else auto
 
 
-def load_target(target: str, data: str | dict | None = None, seed: int | None = None) -> Target:
+def load_target(target: str, data: str | dict | None = None, seed: int | None = None, device: str | None = None,
+                data_dir: str | None = None, output: str | int | None = None) -> Target:
     """Build the model TARGET names, for the data set ``data`` (or the run spec's own)."""
     if not isinstance(target, str) or not target:
         raise ConfigError("give a TARGET: a spec YAML or package.module:callable")
+    if device is not None:
+        resolve_device(device)  # a bad --device is an error before any data is loaded
     path = Path(target)
     if path.suffix in (".yaml", ".yml") or (path.is_file() and ":" not in target):
-        return _from_yaml(path, data, seed)
-    if ":" not in target:
+        if output is not None:
+            raise ConfigError(f"--output {output}: a spec's model returns one tensor; --output is for "
+                              f"package.module:callable models that return a tuple or a dict")
+        t = _from_yaml(path, data, seed, data_dir)
+    elif ":" not in target:
         raise ConfigError(f"TARGET {target!r}: expected a spec .yaml file or package.module:callable "
                           f"(e.g. examples/diagnose_model.py:deep_sigmoid)")
-    return _from_callable(target, data, 0 if seed is None else seed)
+    else:
+        t = _from_callable(target, data, 0 if seed is None else seed, data_dir, output)
+    t.device = device or t.device
+    resolve_device(t.device)  # a spec's cuda on a machine without one: one line, not a silent CPU run
+    return t
 
 
-def _dataset(data: str | dict | None, what: str) -> Dataset:
+def _with_dir(data, data_dir: str | None):
+    if data is None or data_dir is None:
+        return data
+    return {**(data if isinstance(data, dict) else {"name": data}), "data_dir": data_dir}
+
+
+def _dataset(data: str | dict | None, what: str, data_dir: str | None = None) -> Dataset:
     if data is None:
         raise ConfigError(f"{what} names no data set: give --data DATASET (one of: {', '.join(datasets.names())})")
-    return datasets.load(data)
+    return datasets.load(_with_dir(data, data_dir))
 
 
-def _from_yaml(path: Path, data, seed) -> Target:
+def _from_yaml(path: Path, data, seed, data_dir) -> Target:
     raw = load_file(path)
     if "model" in raw:  # a run spec
         if data is not None:
             raw = {**raw, "data": data}
+        raw = {**raw, "data": _with_dir(raw.get("data"), data_dir)}
         spec = resolve(raw)
         seed = spec["seed"] if seed is None else seed
         ds = _dataset(spec["data"], str(path))
         train = {k: v for k, v in spec["train"].items()}
-        return Target(spec["name"], _build(spec["model"], ds, train.get("loss", "auto"), seed), ds, train, seed)
+        return Target(spec["name"], _build(spec["model"], ds, train.get("loss", "auto"), seed), ds, train, seed,
+                      spec.get("device", "auto"))
     model_spec = {k: v for k, v in raw.items() if k != "name"}
     if not ({"mlp", "layers"} & set(model_spec)):
         raise ConfigError(f"{path}: expected a run spec (data, model, train) or a model spec (mlp or layers)")
-    ds = _dataset(data, str(path))
+    ds = _dataset(data, str(path), data_dir)
     seed = 0 if seed is None else seed
     return Target(raw.get("name", path.stem), _build(model_spec, ds, "auto", seed), ds, {}, seed)
 
@@ -109,7 +134,7 @@ def _import(module_part: str):
         raise ConfigError(f"TARGET: cannot import {module_part!r} ({e})") from None
 
 
-def _from_callable(target: str, data, seed: int) -> Target:
+def _from_callable(target: str, data, seed: int, data_dir=None, output=None) -> Target:
     module_part, _, attr = target.rpartition(":")
     module = _import(module_part)
     fn = getattr(module, attr, None)
@@ -117,13 +142,15 @@ def _from_callable(target: str, data, seed: int) -> Target:
         names = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
                  and getattr(v, "__module__", None) == module.__name__]
         raise ConfigError(f"TARGET: {module_part!r} has no callable {attr!r}; callables there: {', '.join(names) or '(none)'}")
-    ds = _dataset(data, target)
+    ds = _dataset(data, target, data_dir)
     kwargs = _arguments(fn, ds)
     seed_everything(seed)
     model = fn(**kwargs)
     if not isinstance(model, nn.Module):
         raise ConfigError(f"TARGET: {attr}() returned {type(model).__name__}, not a torch.nn.Module")
-    n_out = check_model(model, ds, target)
+    n_out = check_model(model, ds, target, output)
+    if output is not None:
+        select_output(model, output)
     train = {"loss": "binary_cross_entropy"} if ds.n_classes == 2 and n_out == 1 else {}
     return Target(attr, model, ds, train, seed)
 
@@ -139,9 +166,9 @@ def _arguments(fn, ds: Dataset) -> dict:
     return {k: v for k, v in offer.items() if k in params}
 
 
-def check_model(model: nn.Module, ds: Dataset, what: str) -> int:
-    """Run two samples through the model: a one-line error if it cannot take the data.
-    Returns the model's output width."""
+def check_model(model: nn.Module, ds: Dataset, what: str, output=None) -> int:
+    """Run two samples through the model: a one-line error if it cannot take the data, or if it
+    returns several outputs and ``output`` does not pick the logits. Returns the output width."""
     x = ds.train.x[:2]
     was = model.training
     model.eval()
@@ -154,6 +181,10 @@ def check_model(model: nn.Module, ds: Dataset, what: str) -> int:
                           f"{ds.name}: {msg}") from None
     finally:
         model.train(was)
+    if isinstance(out, (tuple, list, dict)):
+        out = pick_output(out, output, what)
+    elif output is not None:
+        raise ConfigError(f"{what}: --output {output} given, but the model returns one tensor; drop --output")
     if not isinstance(out, torch.Tensor) or out.ndim < 2 or out.shape[0] != 2:
         raise ConfigError(f"{what}: the model must return a (batch, outputs) tensor; got "
                           f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
@@ -161,3 +192,42 @@ def check_model(model: nn.Module, ds: Dataset, what: str) -> int:
         raise ConfigError(f"{what}: the model returns {out.shape[-1]} outputs but {ds.name} has "
                           f"{ds.n_classes} classes")
     return out.shape[-1]
+
+
+def _describe(out) -> str:
+    shape = lambda v: str(tuple(v.shape)) if isinstance(v, torch.Tensor) else type(v).__name__  # noqa: E731
+    if isinstance(out, dict):
+        return "a dict {" + ", ".join(f"{k!r}: {shape(v)}" for k, v in out.items()) + "}"
+    return f"a {type(out).__name__} of {len(out)} (" + ", ".join(shape(v) for v in out) + ")"
+
+
+def pick_output(out, key, what: str = "TARGET"):
+    """The logits out of a tuple/list (``key`` an index) or a dict (``key`` a key)."""
+    keys = list(out) if isinstance(out, dict) else list(range(len(out)))
+    if key is None:
+        first = keys[0] if keys else 0
+        raise ConfigError(f"{what}: the model returns {_describe(out)}; say which output holds the logits "
+                          f"with --output KEY (e.g. --output {first}); valid: {', '.join(map(str, keys))}")
+    k = key
+    if isinstance(out, dict):
+        k = str(key)
+    elif isinstance(key, str) and key.lstrip("-").isdigit():
+        k = int(key)
+    if (isinstance(out, dict) and k not in out) or (not isinstance(out, dict) and (
+            not isinstance(k, int) or not -len(out) <= k < len(out))):
+        raise ConfigError(f"{what}: --output {key}: the model returns {_describe(out)}; "
+                          f"valid: {', '.join(map(str, keys))}")
+    return out[k]
+
+
+def select_output(model: nn.Module, key) -> nn.Module:
+    """Make ``model`` return only its output ``key`` (in place; names and weights unchanged, so
+    the probes' layer names stay the user's). Its class becomes a subclass whose forward picks."""
+    base = type(model)
+
+    def forward(self, *args, **kwargs):
+        return pick_output(base.forward(self, *args, **kwargs), key)
+
+    model.__class__ = type(base.__name__, (base,), {"forward": forward, "__module__": base.__module__,
+                                                     "__qualname__": base.__qualname__})
+    return model

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from trainlab.diagnose.findings import Finding, rule
-from trainlab.diagnose.rules import GAP, GAP_ERROR, UNDERFIT, UPDATE_HIGH, UPDATE_LOW, Evidence, _fmt
+from trainlab.diagnose.rules import GAP, GAP_ERROR, UNDERFIT, UNDERFIT_ACC, UPDATE_HIGH, UPDATE_LOW, Evidence, _fmt
 
 RISE = 1.05  # the loss ended 5% above where it started
 SPIKE = 1.5  # a logged loss (a mean over log_every steps) 1.5x the loss at step 1
@@ -142,6 +142,8 @@ def underfitting(ev: Evidence) -> list[Finding]:
     chance, loss = t.get("chance_loss"), t.get("train_loss")
     if t.get("diverged") or not chance or loss is None or not loss > UNDERFIT * chance:
         return []
+    if t.get("train_accuracy") is not None and t["train_accuracy"] >= UNDERFIT_ACC:
+        return []  # it fits its training data; its outputs are merely unconfident
     acc = f" (training accuracy {t['train_accuracy']:.1%})" if t.get("train_accuracy") is not None else ""
     msg = (f"After {t.get('steps')} steps the training loss is {_fmt(loss)}{acc}, {loss / chance:.0%} of the "
            f"{_fmt(chance)} that predicting the class frequencies scores: the model does not fit even its training data.")

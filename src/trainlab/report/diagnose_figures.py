@@ -40,14 +40,19 @@ def _hist_keys(probes: dict) -> list[str]:
     return keys
 
 
-def activation_histograms(d: dict, path: str | Path) -> Path:
+def activation_histograms(d: dict, path: str | Path, shared_scale: bool = False) -> Path:
+    """``shared_scale``: every panel on one x-range (the widest), so a layer whose outputs
+    collapse shows as a spike at 0 instead of a normal-looking histogram on a tiny range.
+    Each panel is labelled with its std either way."""
     probes = d["probes"]
     recs = [r for r in probes["records"] if r.get("hist")]
     if not recs:
         raise ValueError("no histogram step was sampled")
     recs = [recs[0], recs[-1]] if len(recs) > 1 else recs
     keys = _hist_keys(probes)
-    fig, axes = figure(ncols=len(keys), nrows=len(recs), width=2.1, height=1.9)
+    span = _shared_range(recs, keys) if shared_scale else None
+    width = max(2.1, 7.0 / len(keys))  # one or two panels: room for the figure title
+    fig, axes = figure(ncols=len(keys), nrows=len(recs), width=width, height=1.9)
     for row, rec in zip(axes, recs):
         for ax, key in zip(row, keys):
             counts, a = rec["hist"].get(key), rec["acts"].get(key, {})
@@ -57,13 +62,29 @@ def activation_histograms(d: dict, path: str | Path) -> Path:
             else:
                 edges = np.linspace(lo, hi if hi > lo else lo + 1e-12, len(counts) + 1)
                 ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color="#3182bd")
+                if span is not None:
+                    ax.set_xlim(*span)
+                    if (hi - lo) < (span[1] - span[0]) / 100:  # narrower than a pixel or two: mark it
+                        ax.axvline((lo + hi) / 2, color="#3182bd", lw=2)
             kind = probes["layers"].get(key.split("#")[0], {}).get("type", "")
-            ax.set_title(f"{key} {kind}\nstep {rec['step']}: mean {_num(a.get('mean')):.2g} std {_num(a.get('std')):.2g}",
-                         fontsize=7)
+            ax.set_title(f"{key} {kind}\nstep {rec['step']}: mean {_num(a.get('mean')):.2g}", fontsize=7)
+            ax.text(0.97, 0.95, f"std {_num(a.get('std')):.2g}", ha="right", va="top", transform=ax.transAxes,
+                    fontsize=7, fontweight="bold", bbox={"facecolor": "white", "alpha": 0.8, "lw": 0, "pad": 1})
             ax.tick_params(labelsize=6)
             ax.set_yticks([])
-    fig.suptitle("activations layer by layer (each panel spans its own min..max)", fontsize=9)
+    scale = "all panels on one x-range" if shared_scale else "each panel spans its own min..max"
+    fig.suptitle(f"activations layer by layer ({scale})", fontsize=9)
     return save(fig, path)
+
+
+def _shared_range(recs: list[dict], keys: list[str]) -> tuple[float, float] | None:
+    lo = [_num(r["acts"].get(k, {}).get("min")) for r in recs for k in keys]
+    hi = [_num(r["acts"].get(k, {}).get("max")) for r in recs for k in keys]
+    lo, hi = [v for v in lo if math.isfinite(v)], [v for v in hi if math.isfinite(v)]
+    if not lo or not hi:
+        return None
+    a, b = min(lo), max(hi)
+    return (a, b) if b > a else (a - 1e-12, a + 1e-12)
 
 
 def _per_layer(d: dict, path: str | Path, field: str, ylabel: str, title: str, ref: float | None = None) -> Path:
@@ -124,12 +145,12 @@ def lr_finder(lf: dict, path: str | Path, lr: float | None = None) -> Path:
     return save(fig, path)
 
 
-def draw_all(d: dict, out: str | Path) -> dict[str, Path]:
+def draw_all(d: dict, out: str | Path, shared_scale: bool = False) -> dict[str, Path]:
     """Every figure the diagnosis supports, into ``out``; returns name -> path."""
     out, files = Path(out), {}
     if d.get("probes", {}).get("records"):
         if any(r.get("hist") for r in d["probes"]["records"]):
-            files["activations"] = activation_histograms(d, out / "activations.png")
+            files["activations"] = activation_histograms(d, out / "activations.png", shared_scale=shared_scale)
         files["gradients"] = gradient_norms(d, out / "gradients.png")
         files["updates"] = update_ratios(d, out / "updates.png")
     if d.get("lr_find"):
