@@ -45,6 +45,23 @@ def test_bootstrap_gain_can_be_negative():
     assert out["gain"] == pytest.approx(-1 / 3) and out["high"] < 0
 
 
+def test_half_vs_all_sees_what_more_members_fix_and_is_zero_when_they_agree():
+    y = torch.zeros(600, dtype=torch.long)
+    right, wrong = torch.tensor([0.6, 0.2, 0.2]), torch.tensor([0.05, 0.9, 0.05])
+    members = []
+    for k in range(4):  # member k is confidently wrong on its own 100 examples, unsurely right elsewhere
+        p = right.repeat(600, 1)
+        p[k * 100:(k + 1) * 100] = wrong
+        members.append(p.double())
+    out = lab.half_vs_all(torch.stack(members), y)
+    # any 2 members: the wrong one outvotes the right one on both members' blocks (200 of 600 examples);
+    # all 4: three unsure right members outvote one wrong one everywhere
+    assert out["half"] == 2 and out["gain"] == pytest.approx(1 / 3)
+    assert 0.29 < out["low"] < out["gain"] < out["high"] < 0.38
+    same = lab.half_vs_all(torch.stack([members[0]] * 4), y)
+    assert same == {"half": 2, "gain": 0.0, "low": 0.0, "high": 0.0}
+
+
 def test_run_spec_is_the_example_net():
     spec = lab.run_spec(lab.PLANS[("standard", "small")])
     assert spec["model"]["mlp"] == {"hidden": [256, 256], "activation": "relu", "init": "he_normal"}
