@@ -3,6 +3,8 @@
 import math
 
 import pytest
+
+from tests.labs.conftest import outcomes
 import torch
 
 from trainlab.labs import activations as lab
@@ -85,12 +87,17 @@ def test_diff_se():
 
 
 @pytest.mark.slow
-def test_activations_lab_passes(lab_result):
+def test_activations_lab_outcomes(lab_result):
     r = lab_result("activations")
-    assert r["error"] is None
-    assert {c["id"] for c in r["claims"]} == CLAIMS
-    assert r["verdict"] == "pass", [c for c in r["claims"] if not c["passed"]]
+    # quick size, seeds 1000-1002: 150 steps leave every net far from trained; the ReLU family is
+    # ahead of tanh on average (relu +0.025, leaky +0.024) but not by 2 standard errors on 3 seeds
+    expected = {c: True for c in CLAIMS} | {"relu_family_beats_tanh": False}
+    assert outcomes(r) == expected, [(c["id"], c["measured"]) for c in r["claims"]]
+    assert r["verdict"] == "fail"
     assert r["data"] == "mnist1d" and r["seeds"] == [1000, 1001, 1002]
+    runs = r["records"]["runs"]
+    mean = {a: sum(v["acc"]) / 3 for a, v in runs.items()}
+    assert all(mean[a] > mean["tanh"] for a in RELU_FAMILY)  # ahead, only not significantly
 
 
 @pytest.mark.slow

@@ -5,6 +5,8 @@ raises test accuracy seed by seed, the mode checks hold, and the figure is drawn
 import math
 
 import pytest
+
+from tests.labs.conftest import outcomes
 import torch
 from torch import nn
 
@@ -87,14 +89,14 @@ def test_split_curves_record_every_logged_step_for_every_member():
 @pytest.mark.slow
 def test_quick_run_passes_with_paired_seeds(lab_result):
     r = lab_result("dropout")
-    assert r["verdict"] == "pass", [c for c in r["claims"] if not c["passed"]]
+    ids = {"overfits", "gap_narrowed", "test_raised_considerably", "eval_all_units", "inverted_scaling"}
+    assert outcomes(r) == {i: True for i in ids}, [c for c in r["claims"] if not c["passed"]]  # quick, seeds 1000+
+    assert r["verdict"] == "pass"
     claims = {c["id"]: c for c in r["claims"]}
-    assert set(claims) == {"overfits", "gap_narrowed", "test_raised_considerably", "eval_all_units",
-                           "inverted_scaling"}
     final = r["records"]["final"]
     assert min(final["plain"]["train"]) >= 0.99
     gain = [b - a for a, b in zip(final["plain"]["test"], final["dropout"]["test"])]
-    assert sum(gain) > 0
+    assert min(gain) > 0  # raised on every one of the 3 seeds: the paired gain is no accident of one seed
     table = next(t for t in r["tables"] if t["id"] == "seeds")
     assert [row[0] for row in table["rows"]] == r["seeds"]
     assert claims["eval_all_units"]["measured"]["eval_max_diff"] == 0

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from tests.labs.conftest import outcomes
 import torch
 
 from trainlab.labs import LABS
@@ -76,9 +78,10 @@ def test_ensemble_lab_is_registered_with_mnist1d_first():
 @pytest.mark.slow
 def test_ensemble_quick_passes(lab_result):
     r = lab_result("ensemble")
-    assert r["error"] is None and r["data"] == "mnist1d"
-    assert {c["id"] for c in r["claims"]} == CLAIMS
-    assert r["verdict"] == "pass", [c for c in r["claims"] if not c["passed"]]
+    assert outcomes(r) == {c: True for c in CLAIMS}, [c for c in r["claims"] if not c["passed"]]  # seeds 1000-1004
+    assert r["verdict"] == "pass" and r["data"] == "mnist1d"
+    more = next(c for c in r["claims"] if c["id"] == "more_members_better")["measured"]
+    assert more["acc_5"] > more["acc_2"] > more["acc_1"]  # the curve rises, member by member
     beat = next(c for c in r["claims"] if c["id"] == "beats_mean_member")["measured"]
     assert beat["ensemble"] > beat["mean_member"] and beat["ci95_points"][0] > 0
     assert any("stacked" in n for n in r["notes"])  # members trained as one stacked computation

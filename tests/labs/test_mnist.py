@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 
 import pytest
+
+from tests.labs.conftest import outcomes
 from torch import nn
 
 from trainlab.labs import LABS
@@ -112,14 +114,17 @@ def test_first_epoch_cost_is_checked_against_the_lectures_470x():
 
 # ---- slow: the lab itself -------------------------------------------------------------------
 @pytest.mark.slow
-def test_mnist_quick_passes_every_claim(lab_result):
+def test_mnist_quick_outcomes(lab_result):
     r = lab_result("mnist")
-    assert r["error"] is None
-    assert r["data"] == "digits" and len(r["seeds"]) == 3
-    assert {c["id"] for c in r["claims"]} == CLAIMS
-    assert r["verdict"] == "pass", [c for c in r["claims"] if not c["passed"]]
-    cost = next(c for c in r["claims"] if c["id"] == "first_epoch_cost")["measured"]
-    assert cost["ratio_worst_seed_pair"] > 10
+    # quick size runs on the 8x8 digits (1,078 images: 11 steps an epoch, not Lab 10's 550), seeds
+    # 1000-1002: the two large published gaps hold; the epoch-1 cost ratio is far below 470x and
+    # the deep -> dropout -> batch-norm order is not the published one
+    assert outcomes(r) == {"softmax_last": True, "xavier_beats_normal": True, "first_epoch_cost": False,
+                           "published_order": False}, [(c["id"], c["measured"]) for c in r["claims"]]
+    assert r["verdict"] == "fail" and r["data"] == "digits" and r["seeds"] == [1000, 1001, 1002]
+    claims = {c["id"]: c["measured"] for c in r["claims"]}
+    assert 1 < claims["first_epoch_cost"]["ratio"] < 470  # N(0, 1) costs more, by far less than Lab 10's
+    assert claims["published_order"]["measured_order"] != " < ".join(sorted(PUBLISHED, key=PUBLISHED.get))
     assert any("digits" in n for n in r["notes"])
 
 
