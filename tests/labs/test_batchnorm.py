@@ -4,6 +4,8 @@ cells, train and eval mode differ, running statistics converge, and the figures 
 
 
 import pytest
+
+from tests.labs.conftest import outcomes
 import torch
 from torch import nn
 
@@ -60,10 +62,11 @@ def test_a_net_without_batchnorm_is_refused():
 @pytest.mark.slow
 def test_quick_run_passes(lab_result):
     r = lab_result("batchnorm")
-    assert r["verdict"] == "pass", [c for c in r["claims"] if not c["passed"]]
+    ids = {"bn_trains_wider", "init_independence", "higher_lr", "normalize_then_scale", "train_eval_differ",
+           "running_stats_converge", "lab10_6_curves"}
+    assert outcomes(r) == {i: True for i in ids}, [c for c in r["claims"] if not c["passed"]]  # quick, seeds 1000+
+    assert r["verdict"] == "pass"
     claims = {c["id"]: c for c in r["claims"]}
-    assert set(claims) == {"bn_trains_wider", "init_independence", "higher_lr", "normalize_then_scale",
-                           "train_eval_differ", "running_stats_converge", "lab10_6_curves"}
     m = claims["bn_trains_wider"]["measured"]
     assert m["batchnorm_trains"] > m["plain_trains"]
     grid = next(t for t in r["tables"] if t["id"] == "grid")

@@ -46,7 +46,7 @@ def fake():
 def test_result_follows_the_schema(fake):
     r = run_lab("fake-lab", size="quick")
     assert SCHEMA <= set(r)
-    assert r["quick"] is True and r["size"] == "quick" and r["seeds"] == [0, 1] and r["data"] == "xor"
+    assert r["quick"] is True and r["size"] == "quick" and r["seeds"] == [1000, 1001] and r["data"] == "xor"
     assert r["claims"][0] == {"id": "c0", "claim": "claim 0", "passed": True, "measured": {"value": 0.0},
                               "expected": "> 0", "lecture": 0.5}
     assert r["records"]["curve"] == [0.0, 1.0, 2.0]
@@ -61,9 +61,14 @@ def test_verdict_passes_only_when_every_claim_passes(fake, outcome, verdict):
 
 
 def test_seeds_and_data_resolution(fake):
-    assert run_lab("fake-lab", size="full")["seeds"] == list(range(8))
-    assert run_lab("fake-lab", size="quick", seeds=3)["seeds"] == [0, 1, 2]
+    assert run_lab("fake-lab", size="full")["seeds"] == list(range(1000, 1008))
+    assert run_lab("fake-lab", size="quick", seeds=3)["seeds"] == [1000, 1001, 1002]  # a count: default seeds
     assert run_lab("fake-lab", size="quick", seeds=[5, 7])["seeds"] == [5, 7]
+    assert run_lab("fake-lab", size="quick", seeds=range(100, 103))["seeds"] == [100, 101, 102]
+    with pytest.raises(ConfigError, match="each seed once"):
+        run_lab("fake-lab", seeds=[4, 4])
+    with pytest.raises(ConfigError, match="non-negative integers, got \\[-1\\]"):
+        run_lab("fake-lab", seeds=[-1])
     assert run_lab("fake-lab", size="quick", data="spiral")["data"] == "spiral"
     with pytest.raises(ConfigError, match="cannot run on data set 'mnist'; valid data sets: xor, spiral"):
         run_lab("fake-lab", data="mnist")
@@ -71,6 +76,20 @@ def test_seeds_and_data_resolution(fake):
         run_lab("fake-lab", seeds=0)
     with pytest.raises(ConfigError, match="unknown lab size 'huge'; valid sizes: quick, standard, full"):
         run_lab("fake-lab", size="huge")
+
+
+def test_default_seeds_are_disjoint_from_the_design_seeds_and_the_run_says_so(fake):
+    for name in LABS.names():
+        lab = LABS.lookup(name)()
+        design = set(lab.design_seeds())
+        assert max(lab.seeds.values()) == len(design)
+        for size in SIZES:
+            seeds = lab.default_seeds(size)
+            assert len(seeds) == lab.seeds[size] and not design & set(seeds), (name, size)
+    notes = run_lab("fake-lab", size="quick")["notes"]
+    assert notes[0].startswith("seeds 1000, 1001: disjoint from seeds 0-7, on which this lab's setup was designed")
+    notes = run_lab("fake-lab", size="quick", seeds=[6, 7, 8, 9])["notes"]
+    assert notes[0].startswith("seeds 6-9: 2 of them (6, 7) are among seeds 0-7") and "not on unseen seeds" in notes[0]
 
 
 def test_unknown_lab_lists_the_labs(fake):

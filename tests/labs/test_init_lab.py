@@ -3,6 +3,8 @@
 import math
 
 import pytest
+
+from tests.labs.conftest import outcomes
 import torch
 from torch import nn
 
@@ -62,9 +64,8 @@ def test_rebin_keeps_mass_and_shares_edges():
 @pytest.mark.slow
 def test_init_lab_passes(lab_result):
     r = lab_result("init")
-    assert r["error"] is None
-    assert {c["id"] for c in r["claims"]} == CLAIMS
-    assert r["verdict"] == "pass", [c for c in r["claims"] if not c["passed"]]
+    assert outcomes(r) == {c: True for c in CLAIMS}, [c for c in r["claims"] if not c["passed"]]  # quick, seeds 1000+
+    assert r["verdict"] == "pass"
 
 
 @pytest.mark.slow

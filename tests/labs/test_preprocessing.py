@@ -1,6 +1,8 @@
 """Lab ``preprocessing``: raw vs centred vs standardized vs PCA-whitened digits."""
 
 import pytest
+
+from tests.labs.conftest import outcomes
 import torch
 
 from trainlab.labs.preprocessing import LOG_EVERY, LRS, PREPROCESS, best_rate, raw_digits, top_eigenvalue
@@ -32,10 +34,10 @@ def test_raw_digits_are_sklearn_pixel_values():
 @pytest.mark.slow
 def test_preprocessing_claims(lab_result):
     r = lab_result("preprocessing")
-    assert r["error"] is None
-    assert r["verdict"] == "pass", [(c["id"], c["measured"]) for c in r["claims"] if not c["passed"]]
+    assert outcomes(r) == {"center_faster": True, "standardize_faster": True, "whiten_faster": True}, \
+        [(c["id"], c["measured"]) for c in r["claims"] if not c["passed"]]  # quick, seeds 1000+
+    assert r["verdict"] == "pass"
     claims = {c["id"]: c for c in r["claims"]}
-    assert set(claims) == {"center_faster", "standardize_faster", "whiten_faster"}
     for c in claims.values():
         m = c["measured"]
         assert all(p < b for p, b in zip(m["steps"], m["raw_steps"]))

@@ -6,6 +6,8 @@ import math
 
 import pytest
 
+from tests.labs.conftest import outcomes
+
 from trainlab.labs.common import layer_stats
 from trainlab.labs.vanishing_gradient import DEPTHS, NETS, gradient_profile, net_spec
 
@@ -47,9 +49,9 @@ def test_net_spec_pairs_each_activation_with_its_init():
 def test_quick_run_passes(lab_result):
     r = lab_result("vanishing-gradient")
     assert r["error"] is None and r["data"] == "digits"
-    ids = {c["id"] for c in r["claims"]}
-    assert ids == {f"{k}_d{d}" for d in DEPTHS for k in ("sigmoid_vanishes", "relu_he_flat")} | {"deeper_vanishes_more"}
-    assert r["verdict"] == "pass", [c for c in r["claims"] if not c["passed"]]
+    ids = {f"{k}_d{d}" for d in DEPTHS for k in ("sigmoid_vanishes", "relu_he_flat")} | {"deeper_vanishes_more"}
+    assert outcomes(r) == {i: True for i in ids}, [c for c in r["claims"] if not c["passed"]]  # quick, seeds 1000+
+    assert r["verdict"] == "pass"
 
 
 @pytest.mark.slow

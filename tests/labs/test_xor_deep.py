@@ -5,6 +5,8 @@ import math
 
 import pytest
 
+from tests.labs.conftest import outcomes
+
 from trainlab.labs.xor_deep import LN2, NETS, OUTCOMES, net_spec, outcome
 
 
@@ -30,11 +32,10 @@ def test_net_spec_is_the_lectures_setup():
 @pytest.mark.slow
 def test_quick_run_passes_with_every_claim(lab_result):
     r = lab_result("xor-deep")
-    assert r["error"] is None
-    assert {c["id"] for c in r["claims"]} == {"shallow_learns", "deep_sigmoid_stuck", "relu_learns",
-                                               "relu_he_reliable"}
-    assert r["verdict"] == "pass", [c for c in r["claims"] if not c["passed"]]
-    assert len(r["seeds"]) >= 10
+    # every claim holds at quick size on the default seeds 1000-1063
+    assert outcomes(r) == {"shallow_learns": True, "deep_sigmoid_stuck": True, "relu_learns": True,
+                           "relu_he_reliable": True}, [c for c in r["claims"] if not c["passed"]]
+    assert r["verdict"] == "pass" and r["seeds"] == list(range(1000, 1064))
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
-"""``trainlab lab list [--json]`` and ``trainlab lab run NAME [--quick | --size S] [--seeds N]
-[--data NAME] [--out DIR] [--json]`` (exit 0 when every claim passes, 1 when any fails)."""
+"""``trainlab lab list [--json]`` and ``trainlab lab run NAME [--quick | --size S] [--seeds N|A-B|A,B,..]
+[--data NAME] [--out DIR] [--device D] [--json]`` (exit 0 when every claim passes, 1 when any fails)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ def add_arguments(p) -> None:
     run_ = sub.add_parser("run", help="run one lab")
     run_.add_argument("name", help="the lab (see `trainlab lab list`)")
     add_size_arguments(run_)
-    run_.add_argument("--seeds", type=int, metavar="N", help="number of seeds (default: the lab's, per size)")
+    add_seeds_argument(run_)
     run_.add_argument("--data", metavar="NAME", help="data set, among those the lab accepts")
     run_.add_argument("--out", metavar="DIR", help="where result.json and the figures go (default runs/lab-NAME-TIME)")
-    run_.add_argument("--device", default="cpu", help="cpu (default) | cuda | auto")
+    add_device_argument(run_)
     run_.add_argument("--json", action="store_true", help="print result.json instead of a summary")
 
 
@@ -36,6 +36,50 @@ def add_size_arguments(p) -> None:
     g.add_argument("--size", choices=SIZES,
                    help="quick | standard (default; the whole report in about 5 min on 2 cores) | full (the real experiments)")
     p.set_defaults(size="standard")  # one default for both options (they share ``size``)
+
+
+SEEDS_HELP = ("N: the first N of the default seeds (1000, 1001, ...: disjoint from the seeds the labs were "
+              "designed on); A-B: seeds A to B; A,B,C: exactly those (default: the lab's count, per size)")
+
+
+def add_seeds_argument(p) -> None:
+    p.add_argument("--seeds", metavar="N|A-B|A,B,..", help=SEEDS_HELP)
+
+
+def add_device_argument(p) -> None:
+    p.add_argument("--device", default="auto", help="auto (default: cuda when available, else cpu, as `train`) | cpu | cuda")
+
+
+def parse_seeds(text: str | None):
+    """``--seeds``: None -> None (the lab's default); "5" -> 5 (a count); "100-109" -> [100..109];
+    "3,5,8" -> [3, 5, 8]. Anything else is a ConfigError naming the value and the valid forms."""
+    if text is None:
+        return None
+    bad = ConfigError(f"--seeds: cannot read {text!r}; give a count N (e.g. 5), a range A-B (e.g. 100-109) "
+                      "or a list A,B,C (e.g. 3,5,8) of non-negative integers")
+    text = text.strip()
+    try:
+        if "," in text:
+            seeds = [int(s) for s in text.split(",")]
+        elif "-" in text.lstrip("-"):
+            a, b = (int(s) for s in text.split("-"))
+            if b < a:
+                raise ConfigError(f"--seeds: range {text!r} ends before it starts; give A-B with A <= B")
+            seeds = list(range(a, b + 1))
+        else:
+            n = int(text)
+            if n < 1:
+                raise ConfigError(f"--seeds must be a positive integer, got {n}")
+            return n
+    except ValueError as e:
+        if isinstance(e, ConfigError):
+            raise
+        raise bad from None
+    if any(s < 0 for s in seeds):
+        raise bad
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds: {text!r} names a seed twice; give each seed once")
+    return seeds
 
 
 def run(args) -> int:
@@ -64,8 +108,9 @@ def run_lab(args) -> int:
     from trainlab.report.lectures import printer, run_one
 
     LABS.lookup(args.name)  # unknown name: one line listing the labs, before anything is created
+    seeds = parse_seeds(args.seeds)  # a bad value fails before anything is created
     out = fresh_dir(args.out, f"lab-{args.name}", "result.json")
-    result = run_one(args.name, out, size=args.size, seeds=args.seeds, data=args.data, device=args.device,
+    result = run_one(args.name, out, size=args.size, seeds=seeds, data=args.data, device=args.device,
                      say=None if args.json else printer())
     print(json.dumps(result, indent=2) if args.json else summary(result, out))
     return 0 if result["verdict"] == "pass" else 1
@@ -82,8 +127,10 @@ def fresh_dir(out: str | None, stem: str, marker: str) -> Path:
 
 
 def summary(result: dict, out: Path) -> str:
+    from trainlab.labs.base import seed_range
+
     lines = [f"{result['lab']}: {result['title']}",
-             f"  size {result['size']}, data {result['data'] or '(own)'}, seeds {len(result['seeds'])}, "
+             f"  size {result['size']}, data {result['data'] or '(own)'}, seeds {seed_range(result['seeds'])}, "
              f"{result['seconds']:.1f} s"]
     for c in result["claims"]:
         mark = "PASS" if c["passed"] else "FAIL"

@@ -1,8 +1,8 @@
-"""``trainlab lectures [--quick | --size S] [--out DIR] [--only a,b]``: every lab, one HTML report."""
+"""``trainlab lectures [--quick | --size S] [--out DIR] [--only a,b] [--seeds N|A-B|A,B,..] [--device D]``: every lab, one HTML report."""
 
 from __future__ import annotations
 
-from trainlab.cli.lab_cmd import add_size_arguments, fresh_dir
+from trainlab.cli.lab_cmd import add_device_argument, add_seeds_argument, add_size_arguments, fresh_dir, parse_seeds
 
 NAME = "lectures"
 HELP = "run every lab and write one self-contained HTML report (the main job)"
@@ -12,16 +12,17 @@ def add_arguments(p) -> None:
     add_size_arguments(p)
     p.add_argument("--out", metavar="DIR", help="report folder (default runs/lectures-SIZE-TIME)")
     p.add_argument("--only", metavar="LABS", help="comma-separated lab names (default: every lab)")
-    p.add_argument("--seeds", type=int, metavar="N", help="seeds per lab (default: each lab's, per size)")
-    p.add_argument("--device", default="cpu", help="cpu (default) | cuda | auto")
+    add_seeds_argument(p)
+    add_device_argument(p)
 
 
 def run(args) -> int:
     from trainlab.report.lectures import lectures, printer
 
     names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+    seeds = parse_seeds(args.seeds)
     out = fresh_dir(args.out, f"lectures-{args.size}", "results.json")
-    report = lectures(out, size=args.size, names=names, seeds=args.seeds, device=args.device, say=printer())
+    report = lectures(out, size=args.size, names=names, seeds=seeds, device=args.device, say=printer())
     labs = report["labs"]
     width = max(len(r["lab"]) for r in labs)
     for r in labs:

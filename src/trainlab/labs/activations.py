@@ -11,6 +11,12 @@ one stacked computation (``train_seeds``).
 
 "Did not converge" (the table's n/c): the final test accuracy is below chance + 5 points
 (15% on 10 classes) — the net has learned nothing beyond guessing.
+
+Claims, each as strong as its sentence: sigmoid does not converge at all (every seed n/c) and,
+reported apart, trails the ReLU family by 10 points or more; every other activation converges;
+each ReLU-family member beats tanh by more than 2 standard errors (tanh "a little worse"); maxout
+is not significantly below ReLU ("fine too"). The setup (depth, width, steps, lr) was chosen on
+seeds 0-9; the default seeds start at 1000 (``SEED_BASE``).
 """
 
 from __future__ import annotations
@@ -55,7 +61,7 @@ def did_not_converge(accuracy: float, n_classes: int) -> bool:
 @register
 class Activations(Lab):
     name = "activations"
-    title = "Activation functions in a deep net: sigmoid does not converge, the ReLU family beats tanh"
+    title = "Activation functions in a deep net: sigmoid does not converge, the ReLU family beats tanh, maxout is fine"
     lecture = (
         Quote("모두를 위한 딥러닝 Lecture 10-1", "**sigmoid** 안 된다. 수렴이 아예 안된다. cost 함수가 안내려간다.",
               "sigmoid does not work: it does not converge at all, the cost does not go down."),
@@ -85,11 +91,8 @@ class Activations(Lab):
         report(ctx, runs, ds)
         claim_sigmoid(ctx, runs, ds.n_classes)
         claim_others_converge(ctx, runs)
-        claim_not_worse(ctx, runs, "relu_family_ge_tanh", RELU_FAMILY,
-                        "ReLU, leaky ReLU, very leaky ReLU and PReLU each do at least as well as tanh",
-                        "tanh 조금 떨어지고, ReLU, VLReLU 굉장히 잘 된다 (tanh a little worse)")
-        claim_not_worse(ctx, runs, "maxout_ge_tanh", ("maxout",), "maxout does at least as well as tanh",
-                        "maxout도 괜찮다 (maxout is fine too)")
+        claim_relu_family_beats_tanh(ctx, runs)
+        claim_maxout_fine(ctx, runs)
         note_fit_vs_test(ctx, runs)
         if ctx.size == "full":
             sigmoid_variants(ctx, ds, steps, runs["sigmoid"]["acc"])
@@ -161,35 +164,56 @@ def sigmoid_variants(ctx: Context, ds, steps: int, base: list) -> None:
 
 
 def claim_sigmoid(ctx: Context, runs: dict, n_classes: int) -> None:
+    """Two outcomes, reported apart: the lecture's "does not converge at all" (every seed n/c),
+    and the weaker "trails far behind the ReLU family" (which a net that learns a little passes)."""
     sig = runs["sigmoid"]
-    nc = sum(sig["nc"]) / len(sig["nc"])
-    gap = min(mean_std(runs[a]["acc"])[0] for a in RELU_FAMILY) - mean_std(sig["acc"])[0]
-    ctx.claim("sigmoid_fails", "the deep sigmoid net does not converge (or trails far behind the ReLU family)",
-              nc >= 0.5 or gap >= FAR_BEHIND,
-              {"sigmoid_test_accuracy": sig["acc"], "not_converged": f"{sum(sig['nc'])}/{len(sig['nc'])}",
-               "sigmoid_train_loss": sig["train_loss"], "ln_classes": math.log(n_classes),
-               "gap_to_worst_relu_family": gap},
-              f"n/c (test accuracy < {1 / n_classes + NC_MARGIN:.2f}) on at least half the seeds, or mean "
-              f"accuracy >= {FAR_BEHIND:.2f} below every ReLU-family mean",
-              lecture="sigmoid: n/c (did not converge) in Mishkin & Matas' CIFAR-10 table")
+    measured = {"sigmoid_test_accuracy": sig["acc"], "not_converged": f"{sum(sig['nc'])}/{len(sig['nc'])}",
+                "sigmoid_train_loss": sig["train_loss"], "ln_classes": math.log(n_classes)}
+    ctx.claim("sigmoid_does_not_converge", "the deep sigmoid net does not converge at all: every seed ends "
+              f"below chance + {NC_MARGIN:.2f} test accuracy",
+              all(sig["nc"]), measured,
+              f"n/c (test accuracy < {1 / n_classes + NC_MARGIN:.2f}) on every seed",
+              lecture="sigmoid 안 된다. 수렴이 아예 안된다 (n/c in Mishkin & Matas' table)")
+    gaps = {a: mean_std(runs[a]["acc"])[0] - mean_std(sig["acc"])[0] for a in RELU_FAMILY}
+    ctx.claim("sigmoid_far_behind", f"the deep sigmoid net's mean test accuracy is at least {FAR_BEHIND:.2f} below "
+              "every ReLU-family mean",
+              min(gaps.values()) >= FAR_BEHIND,
+              {"sigmoid": fmt_ms(sig["acc"]), **{f"gap_to_{a}": round(g, 4) for a, g in gaps.items()}},
+              f"mean(acc_a) - mean(acc_sigmoid) >= {FAR_BEHIND:.2f} for a in {', '.join(RELU_FAMILY)}",
+              lecture="ReLU, VLReLU 굉장히 잘 된다; sigmoid n/c")
 
 
 def claim_others_converge(ctx: Context, runs: dict) -> None:
     others = [a for a in ACTIVATIONS if a != "sigmoid"]
     failed = {a: f"{sum(runs[a]['nc'])}/{len(runs[a]['nc'])}" for a in others if any(runs[a]["nc"])}
-    ctx.claim("others_converge", "every other activation (tanh, ReLU family, ELU, SELU, maxout, GELU) converges",
+    ctx.claim("others_converge", "every other activation (tanh, ReLU family, ELU, SELU, maxout, GELU) converges "
+              "on every seed",
               not failed, {"not_converged": failed or "none",
                            "lowest_mean_accuracy": min((mean_std(runs[a]["acc"])[0], a) for a in others)},
               "no seed n/c for any of the 9 other activations",
               lecture="only sigmoid is n/c in the table")
 
 
-def claim_not_worse(ctx: Context, runs: dict, id: str, names: tuple, text: str, lecture: str) -> None:
-    """Each of ``names`` has mean test accuracy >= tanh's mean - 2 standard errors of the difference."""
+def claim_relu_family_beats_tanh(ctx: Context, runs: dict) -> None:
+    """The lecture: tanh "a little worse", the ReLU family "very well" — each beats tanh above the noise."""
     tanh = runs["tanh"]["acc"]
-    rows = {a: diff_se(runs[a]["acc"], tanh) for a in names}
-    ctx.claim(id, text, all(d >= -2 * se for d, se in rows.values()),
+    rows = {a: diff_se(runs[a]["acc"], tanh) for a in RELU_FAMILY}
+    ctx.claim("relu_family_beats_tanh", "ReLU, leaky ReLU, very leaky ReLU and PReLU each beat tanh: mean test "
+              "accuracy higher by more than 2 standard errors of the difference",
+              all(d > 2 * se for d, se in rows.values()),
               {"tanh": fmt_ms(tanh), **{a: f"{fmt_ms(runs[a]['acc'])} (diff {d:+.3f} ± {se:.3f})"
                                       for a, (d, se) in rows.items()}},
-              "mean(acc) - mean(acc_tanh) >= -2 SE of the difference (not significantly worse), each",
-              lecture=lecture)
+              "mean(acc) - mean(acc_tanh) > 2 SE of the difference (Welch), for each of the four",
+              lecture="tanh 조금 떨어지고, ReLU, VLReLU 굉장히 잘 된다 (tanh a little worse)")
+
+
+def claim_maxout_fine(ctx: Context, runs: dict) -> None:
+    """"maxout is fine too", beside ReLU's "very well": not significantly below ReLU."""
+    d, se = diff_se(runs["maxout"]["acc"], runs["relu"]["acc"])
+    ctx.claim("maxout_fine", "maxout is fine too: its mean test accuracy is not significantly below ReLU's "
+              "(at most 2 standard errors of the difference below)",
+              d >= -2 * se,
+              {"relu": fmt_ms(runs["relu"]["acc"]), "maxout": fmt_ms(runs["maxout"]["acc"]),
+               "difference": f"{d:+.3f} ± {se:.3f}"},
+              "mean(acc_maxout) - mean(acc_relu) >= -2 SE of the difference (Welch)",
+              lecture="maxout도 괜찮다 (maxout is fine too)")

@@ -148,11 +148,18 @@ class Babysitting(Lab):
                      "(values ~+-100 after mean subtraction), so its gradients were orders of magnitude larger than "
                      "for 64 digit pixels in [0, 1]. Here 1e-3 is far too low (final loss "
                      f"{mean_std(sw['loss'][lrs.index(1e-3)])[0]:.4f}) and the too-high side starts at {above:g}.")
-        ctx.note("The 1e6 run never turns NaN in PyTorch: cross_entropy uses log-softmax, which stays finite for any "
-                 "finite logit, so the explosion shows as a loss of ~1e5-1e28. The lecture's NaN is what exp(z)/sum exp(z) "
-                 "gives once a logit passes ~88 (exp overflows float32, inf/inf = NaN): measured here on the same exploded "
-                 "nets. Just above the band (3, 10) the loss does not explode for long: a few huge steps kill every ReLU "
-                 "and the loss stays stuck near ln 10 (accuracy 10%).")
+        finite = [v for v in sw["loss"][i_high] if math.isfinite(v)]
+        if finite:
+            ctx.note(f"At 1e6 PyTorch's cross_entropy stays finite on {len(finite)}/{len(sw['loss'][i_high])} seeds "
+                     f"(final loss {sig(min(finite))} to {sig(max(finite))}): it uses log-softmax, which is finite for "
+                     "any finite logit. The lecture's NaN is what exp(z)/sum exp(z) gives once a logit passes ~88 (exp "
+                     "overflows float32, inf/inf = NaN): measured here on the same exploded nets.")
+        if band and idx[-1] + 1 < i_high:
+            stuck = [f"{lrs[i]:g}: loss {fmt_ms(sw['loss'][i], 3)}, accuracy {fmt_ms(sw['accuracy'][i], 3)}"
+                     for i in range(idx[-1] + 1, i_high) if all(map(math.isfinite, sw["loss"][i]))]
+            if stuck:
+                ctx.note(f"Just above the band the final loss does not explode for long (ln 10 = {LN10:.3f}; "
+                         "a few huge steps can kill every ReLU and leave the loss near ln 10): " + "; ".join(stuck) + ".")
         return band
 
     def sweep_table(self, ctx: Context, sw: dict, trains: list[bool]) -> None:

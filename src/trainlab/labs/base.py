@@ -29,6 +29,10 @@ import torch
 from trainlab.errors import ConfigError
 
 SIZES = ("quick", "standard", "full")  # quick: seconds (tests, CI); standard: the lectures default; full: the real experiment
+# Default seeds start here. Every lab's setup (steps, sizes, learning rates) was chosen while
+# looking at seeds 0..N-1 (N: its largest seed count, at most 256); its verdicts are reported on
+# SEED_BASE, SEED_BASE + 1, ...: seeds nobody looked at while designing it.
+SEED_BASE = 1000
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,26 @@ class Lab:
     title: str = ""  # one line, e.g. "Deep sigmoid nets cannot learn XOR; ReLU can"
     lecture: tuple[Quote, ...] = ()
     data: tuple[str, ...] = ()  # data sets ``--data`` may choose; the first is the default; () = its own data
-    seeds: dict = {"quick": 3, "standard": 5, "full": 10}  # seeds per size
+    seeds: dict = {"quick": 3, "standard": 5, "full": 10}  # how many seeds per size (from SEED_BASE)
+
+    def default_seeds(self, size: str, n: int | None = None) -> list[int]:
+        """``n`` (default: this size's count) seeds from ``SEED_BASE``: disjoint from the design seeds."""
+        return list(range(SEED_BASE, SEED_BASE + (self.seeds[size] if n is None else n)))
+
+    def design_seeds(self) -> range:
+        """The seeds this lab's setup was designed on: 0 .. (its largest seed count) - 1."""
+        return range(max(self.seeds.values()))
+
+    def seed_note(self, seeds: list[int]) -> str:
+        """Which seeds this run used, and whether the lab's design ever saw them."""
+        design = self.design_seeds()
+        seen = sorted(set(seeds) & set(design))
+        head = f"seeds {seed_range(seeds)}"
+        if not seen:
+            return (f"{head}: disjoint from seeds {seed_range(list(design))}, on which this lab's setup was "
+                    f"designed, so the verdicts are on unseen seeds (default seeds start at {SEED_BASE}).")
+        return (f"{head}: {len(seen)} of them ({seed_range(seen)}) are among seeds {seed_range(list(design))}, "
+                f"on which this lab's setup was designed: verdicts on those seeds are not on unseen seeds.")
 
     def default_data(self, size: str) -> str | None:
         """The data set used when ``--data`` is not given (a lab may look at what is on disk)."""
@@ -148,6 +171,14 @@ def jsonable(x: Any) -> Any:
     if x is None or isinstance(x, (bool, int, str)):
         return x
     raise TypeError(f"cannot store {type(x).__name__} in a lab result: {x!r}")
+
+
+def seed_range(seeds: list[int]) -> str:
+    """``[1000, 1001, 1002]`` -> ``"1000-1002"``; anything not a consecutive run -> ``"3, 5, 8"``."""
+    seeds = list(seeds)
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ", ".join(map(str, seeds))
 
 
 def check_size(size: str) -> str:

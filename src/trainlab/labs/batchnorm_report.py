@@ -134,7 +134,6 @@ def notes(ctx: Context, res: dict, mech: dict) -> None:
                              f"{fmt_ms(bn['val'][(s, lr)])}" for s, lr in only)
                  + ". Batch norm is not faster everywhere: at a small lr it learns slowly.")
     ctx.note("The plain net's validation accuracy jumps from epoch to epoch at lr 0.1, so its last-epoch value "
-             "alone can beat batch norm's on a single seed (it did for seed 2 at quick size while this lab was "
-             "written, which is why the claim compares whole curves: mean over epochs and epochs ahead); "
-             "the last epoch is still reported.")
+             "alone can beat batch norm's on a single seed, which is why the claim compares whole curves (mean "
+             "over epochs and epochs ahead); the last epoch is still reported.")
     ctx.note(f"Training mode: {pl['mode']} ({len(cells())} cells x {pl['k']} seeds per net as one stack).")

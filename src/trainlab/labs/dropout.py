@@ -9,11 +9,15 @@ from its own stream, exactly a separate run's), on 100 training digits (8x8, 10 
     dropout   the same with dropout p = 0.5 after every hidden ReLU
 
 Seed k of both nets starts from the same weights and sees the same data order, so the two are
-compared seed by seed (paired). Why so many epochs: dropout slows fitting. Measured on seeds
-0-11: at 50 epochs some dropout members have not fitted their training set yet and test
+compared seed by seed (paired). Why so many epochs: dropout slows fitting. Measured on the
+design seeds 0-11 while this lab was written (the default seeds start at 1000, ``SEED_BASE``,
+and were never looked at): at 50 epochs some dropout members have not fitted their training set yet and test
 accuracy is not raised (mean paired difference -0.002, raised in 3/12; shared masks); at 100
 it is raised in 10/12 (+0.012); at 200 in 12/12 (+0.021, above 2 standard errors in every
 group of 3 seeds).
+
+"Raises test accuracy considerably" is tested as: the mean paired gain is above the seed noise
+(more than 2 standard errors of the paired difference) and at least 1 accuracy point.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ N_TRAIN = {"digits": 100}  # a small training subset: the net memorises it
 LECTURE_TRAIN, LECTURE_TEST = 0.99, 0.85  # "training data set 에서는 acc: 0.99 test data set에서는 acc: 0.85"
 TRAIN_FIT = 0.99  # "train ≈ 1.0": the lecture's own training accuracy
 CLEAR_GAP = 0.05  # "test well below": at least 5 points below train (the lecture's gap is 14)
+CONSIDERABLE = 0.01  # "considerably": a mean paired gain of at least 1 accuracy point (and above the noise)
 NETS = {"plain": 0.0, "dropout": P}
 
 
@@ -82,7 +87,7 @@ class Dropout(Lab):
     def run(self, ctx: Context) -> None:
         n_train = N_TRAIN[ctx.data]
         ds = data.load({"name": ctx.data, "n_train": n_train})
-        epochs = ctx.pick(100, 200)  # quick: 100 (enough on seeds 0-2, see the module docstring)
+        epochs = ctx.pick(100, 200)  # quick: 100 (enough on design seeds 0-2, see the module docstring)
         ctx.setup(data=f"{ctx.data}: {n_train} training rows (stratified), {len(ds.test)} test rows",
                   net=f"{ds.input_shape[0]}-{'-'.join(map(str, HIDDEN))}-{ds.n_classes} ReLU",
                   dropout=f"p = {P} after every hidden ReLU (inverted: kept units x 1/(1-p)); off at evaluation",
@@ -124,14 +129,14 @@ class Dropout(Lab):
                             "narrowed_in": f"{n_narrow}/{len(ctx.seeds)} seeds"},
                   expected="mean gap with dropout < without, and narrowed in more than half of the seeds")
         d, se = paired_diff(dr["test"], pl["test"])
-        n_up, most_up = majority(b > a for a, b in zip(pl["test"], dr["test"]))
-        ctx.claim("test_raised", "dropout raises test accuracy (paired by seed)",
-                  passed=d > 0 and most_up,
+        n_up, _ = majority(b > a for a, b in zip(pl["test"], dr["test"]))
+        ctx.claim("test_raised_considerably", "dropout raises test accuracy considerably: the mean gain (paired by "
+                  f"seed) is above the seed noise and at least {100 * CONSIDERABLE:g} accuracy point",
+                  passed=d > 2 * se and d >= CONSIDERABLE,
                   measured={"test_plain": fmt_ms(pl["test"]), "test_dropout": fmt_ms(dr["test"]),
                             "paired_difference": f"{d:+.4f} ± {se:.4f} (standard error)",
                             "above_noise": bool(d > 2 * se), "raised_in": f"{n_up}/{len(ctx.seeds)} seeds"},
-                  expected="mean paired difference > 0 and raised in more than half of the seeds; "
-                           "above_noise: difference > 2 standard errors",
+                  expected=f"mean paired difference > 2 standard errors and >= {CONSIDERABLE}",
                   lecture="상당히 정확도가 올라감")
         m = mech["modes"]
         ctx.claim("eval_all_units", "dropout acts only in training: in eval mode every unit passes unchanged "
@@ -177,8 +182,4 @@ class Dropout(Lab):
         ctx.note(f"Lecture: train 0.99 / test 0.85. Here without dropout: train {fmt_ms(pl['train'])}, "
                  f"test {fmt_ms(pl['test'])}; with dropout p = {P}: train {fmt_ms(dr['train'])}, "
                  f"test {fmt_ms(dr['test'])}.")
-        ctx.note("Why 100-200 epochs: dropout needs longer training. Measured while this lab was written, not by "
-                 "this run (seeds 0-11, paired test-accuracy gain of "
-                 "dropout): 50 epochs -0.002 (raised in 3/12 seeds, shared masks; the dropout net has not fitted its "
-                 "training set yet), 100 epochs +0.012 (10/12), 200 epochs +0.021 (12/12).")
         ctx.note(f"Training mode: {pl['mode']} (each member draws its own dropout masks, as a separate run).")

@@ -9,11 +9,11 @@ them (mean of class probabilities; also vote and validation-fitted weights, for 
 ``member_curve`` gives accuracy against the number of members.
 
 Claims: the ensemble beats the mean member's test accuracy (a paired bootstrap over test
-examples, 95% lower bound above 0); the curve still rises from K/2 to K members; and the gain
-reaches the lecture's 2 points (its "2~5%" read as accuracy points).
+examples, 95% lower bound above 0); K members beat K/2 by the same test (the curve still rises);
+and the gain lies in the lecture's range (its "2~5%" read as 2 to 5 accuracy points).
 
-The default data is MNIST-1D, whose MLP members stay near 59% test accuracy: there the gain is
-3-4 points. When MNIST is on disk (standard and full sizes), the same ensemble also runs on it
+The default data is MNIST-1D, whose MLP members stay near 59% test accuracy (on the design seeds
+0-9 the gain was 3-4 points; the default seeds start at 1000, ``SEED_BASE``). When MNIST is on disk (standard and full sizes), the same ensemble also runs on it
 and is reported beside, without claims: members near 95% leave little to gain (about 0.3
 points, though still about 5% of their errors). On the 8x8 digits (members at 98%) the gain is
 within noise.
@@ -59,10 +59,28 @@ def bootstrap_gain(probs: torch.Tensor, y: torch.Tensor, n: int = BOOTSTRAP, see
     """
     member_ok = (probs.argmax(-1) == y).double().mean(0)  # (N,): share of members right per example
     ens_ok = (probs.mean(0).argmax(-1) == y).double()  # (N,)
-    diff = ens_ok - member_ok  # (N,): per-example gain
+    return paired_bootstrap(ens_ok - member_ok, n, seed)
+
+
+def half_vs_all(probs: torch.Tensor, y: torch.Tensor, orders: int = ORDERS, n: int = BOOTSTRAP, seed: int = 0) -> dict:
+    """All K members' mean-ensemble against K // 2 members' (averaged over the same ``orders``
+    member orderings as ``member_curve``: the first as given, the rest random with ``seed``),
+    with the same paired bootstrap over test examples as ``bootstrap_gain``."""
+    k = probs.shape[0]
+    half = max(1, k // 2)
+    g = torch.Generator().manual_seed(seed)
+    perms = [torch.arange(k)] + [torch.randperm(k, generator=g) for _ in range(orders - 1)]
+    half_ok = torch.stack([(probs[p[:half]].mean(0).argmax(-1) == y).double() for p in perms]).mean(0)  # (N,)
+    all_ok = (probs.mean(0).argmax(-1) == y).double()  # (N,)
+    return {"half": half, **paired_bootstrap(all_ok - half_ok, n, seed)}
+
+
+def paired_bootstrap(diff: torch.Tensor, n: int = BOOTSTRAP, seed: int = 0) -> dict:
+    """Mean of a per-test-example difference ``diff`` (N,) and the 2.5% / 97.5% quantiles of its
+    mean over ``n`` resamples of the examples with replacement."""
     g = torch.Generator().manual_seed(seed)
     chunks = [min(250, n - i) for i in range(0, n, 250)]  # (250, N) index blocks: bounded memory
-    boots = torch.cat([diff[torch.randint(len(y), (c, len(y)), generator=g)].mean(1) for c in chunks])
+    boots = torch.cat([diff[torch.randint(len(diff), (c, len(diff)), generator=g)].mean(1) for c in chunks])
     lo, hi = torch.quantile(boots, torch.tensor([0.025, 0.975], dtype=torch.float64)).tolist()
     return {"gain": float(diff.mean()), "low": lo, "high": hi}
 
@@ -95,7 +113,7 @@ class EnsembleLab(Lab):
             ctx.note("an ensemble needs at least 2 members; give --seeds 2 or more")
         ctx.step(f"training {k} members on {ds.name} as one stacked computation")
         out = combine_members(ctx, ds, plan)
-        self._claims(ctx, out["report"], out["gain"], out["curves"]["mean"])
+        self._claims(ctx, out["report"], out["gain"], out["curves"]["mean"], out["more"])
         self._report(ctx, out)
         if ctx.data == "mnist1d" and not ctx.quick and mnist_is_here():
             self._also_mnist(ctx)
@@ -116,7 +134,7 @@ class EnsembleLab(Lab):
                  f"{100 * gain['gain']:.2f} points ({100 * gain['gain'] / max(1e-12, 1 - rep['member_mean']):.0f}% "
                  "of their errors): the lecture's 2-5 points need members with that many errors to remove.")
 
-    def _claims(self, ctx: Context, report: dict, boot: dict, curve: list[float]) -> None:
+    def _claims(self, ctx: Context, report: dict, boot: dict, curve: list[float], more: dict) -> None:
         k, pts = report["n_members"], 100.0
         ctx.claim("beats_mean_member", "the ensemble (mean of probabilities) beats its mean member's test accuracy",
                   boot["low"] > 0,
@@ -125,24 +143,30 @@ class EnsembleLab(Lab):
                    "ci95_points": [round(pts * boot["low"], 2), round(pts * boot["high"], 2)]},
                   "gain > 0: the 95% paired-bootstrap interval over test examples lies above 0",
                   "2-5% higher")
-        half = max(1, k // 2)
-        ctx.claim("more_members_better", f"{k} members beat {half} (accuracy still rises with more members)",
-                  curve[-1] > curve[half - 1],
+        half = more["half"]
+        ctx.claim("more_members_better", f"{k} members beat {half} by more than the test-set noise (accuracy still "
+                  "rises with more members)",
+                  more["low"] > 0,
                   {f"acc_{half}": round(curve[half - 1], 4), f"acc_{k}": round(curve[-1], 4),
-                   "acc_1": round(curve[0], 4)},
-                  f"accuracy with {k} members > with {half}, each averaged over {ORDERS} member orderings",
+                   "acc_1": round(curve[0], 4), "gain_points": round(pts * more["gain"], 2),
+                   "ci95_points": [round(pts * more["low"], 2), round(pts * more["high"], 2)]},
+                  f"accuracy with {k} members - with {half} (averaged over {ORDERS} member orderings) > 0: the 95% "
+                  "paired-bootstrap interval over test examples lies above 0",
                   "several models combined at the end")
-        ctx.claim("gain_lecture_size", "the gain reaches the lecture's 2-5% (the low end, 2 accuracy points)",
-                  boot["gain"] >= LECTURE_GAIN[0],
+        lo, hi = LECTURE_GAIN
+        ctx.claim("gain_lecture_size", f"the gain is the lecture's 2-5%: between {pts * lo:g} and {pts * hi:g} "
+                  "accuracy points (ensemble - mean member)",
+                  lo <= boot["gain"] <= hi,
                   {"gain_points": round(pts * boot["gain"], 2),
+                   "ci95_points": [round(pts * boot["low"], 2), round(pts * boot["high"], 2)],
                    "relative_error_cut": round(boot["gain"] / max(1e-12, 1 - report["member_mean"]), 3)},
-                  ">= 2.0 accuracy points (ensemble - mean member)", "2-5%")
-        if boot["gain"] < LECTURE_GAIN[0]:
+                  f"{pts * lo:g} <= gain (points) <= {pts * hi:g}", "2-5%")
+        if boot["gain"] < lo:
             err = 1 - report["member_mean"]
             ctx.note(f"the members already reach {report['member_mean']:.4f}: the ensemble removes "
                      f"{100 * boot['gain'] / max(err, 1e-12):.0f}% of their errors, but only "
                      f"{pts * boot['gain']:.2f} accuracy points are left to gain here.")
-        if boot["gain"] > LECTURE_GAIN[1]:
+        if boot["gain"] > hi:
             ctx.note(f"the gain ({pts * boot['gain']:.1f} points) is above the lecture's 2-5%: these members are "
                      "far from the data set's best accuracy, so averaging their differing errors buys more.")
 
@@ -181,7 +205,8 @@ def combine_members(ctx: Context, ds, plan: dict) -> dict:
     combines = {c: Ensemble(c).fit(val_p, ds.val.y.cpu()).score(test_p, y) for c in ("mean", "vote", "weighted")}
     return {"report": Ensemble("mean").report(test_p, y), "combines": combines,
             "curves": {c: member_curve(test_p, y, c, orders=ORDERS, seed=0) for c in ("mean", "vote")},
-            "gain": bootstrap_gain(test_p.double(), y), "train_accuracy": members.evaluate(ds.train)["accuracy"]}
+            "gain": bootstrap_gain(test_p.double(), y), "more": half_vs_all(test_p.double(), y),
+            "train_accuracy": members.evaluate(ds.train)["accuracy"]}
 
 
 def mnist_is_here() -> bool:

@@ -1,5 +1,6 @@
-"""The ``mnist`` lab's claims: Lab 10's accuracy ordering, stated against a noise margin, and the
-first-epoch cost of N(0, 1) weights. Kept apart from ``mnist.py`` (which trains) so each file
+"""The ``mnist`` lab's claims: Lab 10's accuracy ordering as published (the six mean test
+accuracies rank in the published order; the two large published gaps also above a noise margin),
+and the first-epoch cost of N(0, 1) weights against the lecture's 470x Xavier's. Kept apart from ``mnist.py`` (which trains) so each file
 stays short; it registers no lab.
 
 ``results`` maps a variant key (softmax, nn_normal, nn_xavier, deep, dropout, batchnorm) to
@@ -13,8 +14,9 @@ from trainlab.labs.common import diff_margin, mean_std
 
 PUBLISHED = {"softmax": 0.9035, "nn_normal": 0.9455, "nn_xavier": 0.9783, "deep": 0.9742, "dropout": 0.9804,
              "batchnorm": 0.9826}
-PROGRESSION = (("deep", "nn_xavier"), ("dropout", "deep"), ("batchnorm", "dropout"))  # (after, before)
-COST_RATIO = 10.0  # the issue's "more than 10x"; Lab 10's own log: 141 / 0.30 = 470x
+PUBLISHED_ORDER = tuple(sorted(PUBLISHED, key=PUBLISHED.get))  # worst to best: softmax, N(0,1), deep, Xavier, ...
+LECTURE_RATIO = 141.0 / 0.30  # Lab 10's printed epoch-1 costs: 141 (N(0, 1)) vs 0.30 (Xavier), 470x
+RATIO_DECADES = 0.5  # "about 470x": within half a decade on a log scale (149x .. 1486x)
 Z = 2.0  # noise margin: about a 95% two-sided band
 
 
@@ -58,28 +60,27 @@ def check_claims(ctx: Context, results: dict, n_test: int) -> None:
               {"N(0,1)": PUBLISHED["nn_normal"], "Xavier": PUBLISHED["nn_xavier"]})
 
     normal, xavier = results["nn_normal"]["cost1"], results["nn_xavier"]["cost1"]
-    worst = min(normal) / max(xavier)  # the least favourable pair of seeds
-    ctx.claim("first_epoch_cost", f"with N(0, 1) weights the first epoch's cost is more than {COST_RATIO:g}x Xavier's",
-              worst > COST_RATIO,
+    ratio = mean_std(normal)[0] / mean_std(xavier)[0]
+    lo, hi = LECTURE_RATIO / 10 ** RATIO_DECADES, LECTURE_RATIO * 10 ** RATIO_DECADES
+    ctx.claim("first_epoch_cost", f"with N(0, 1) weights the first epoch's mean cost is about {LECTURE_RATIO:.0f}x "
+              f"Xavier's, as in Lab 10: within half a decade ({lo:.0f}x to {hi:.0f}x)",
+              lo <= ratio <= hi,
               {"N(0,1)": round(mean_std(normal)[0], 3), "Xavier": round(mean_std(xavier)[0], 4),
-               "ratio_worst_seed_pair": round(worst, 1)},
-              f"> {COST_RATIO:g}x for every pair of seeds (smallest N(0,1) cost / largest Xavier cost)",
-              {"N(0,1)": 141.0, "Xavier": 0.30, "ratio": 470})
+               "ratio": round(ratio, 1), "ratio_range_over_seed_pairs": [round(min(normal) / max(xavier), 1),
+                                                                          round(max(normal) / min(xavier), 1)]},
+              f"{lo:.0f} <= mean N(0,1) cost / mean Xavier cost <= {hi:.0f} "
+              f"(|log10(ratio / {LECTURE_RATIO:.0f})| <= {RATIO_DECADES})",
+              {"N(0,1)": 141.0, "Xavier": 0.30, "ratio": round(LECTURE_RATIO)})
 
-    steps = [c.row(a, b) for a, b in PROGRESSION]
-    ctx.claim("progression_holds",
-              "deeper, then + dropout, then + batch norm: no step falls below the net before it by more than noise",
-              all(c.gap(a, b) > -c.margin(a, b) for a, b in PROGRESSION), steps,
-              f"each step's gap > -(noise margin) ({noise}); the published deep step is itself -0.0041",
+    steps = [c.row(b, a) for a, b in zip(PUBLISHED_ORDER, PUBLISHED_ORDER[1:])]  # each: the better minus the worse
+    ctx.claim("published_order", "the six nets rank as published: " + " < ".join(PUBLISHED_ORDER)
+              + " (mean test accuracy over seeds)",
+              all(c.gap(b, a) > 0 for a, b in zip(PUBLISHED_ORDER, PUBLISHED_ORDER[1:])),
+              {"measured_order": order(c.mean), "steps": steps,
+               "steps_above_noise": sum(s["gap"] > s["margin"] for s in steps)},
+              f"every step of the published order has a positive mean gap (margins, {noise}, shown for "
+              "reference)",
               {s["pair"]: s["published_gap"] for s in steps})
-
-    others = [k for k in results if k != "batchnorm"]
-    ctx.claim("batchnorm_best", "deep + dropout + batch norm is the best of the six nets (within noise)",
-              all(c.gap("batchnorm", k) > -c.margin("batchnorm", k) for k in others),
-              {"batchnorm": round(c.mean["batchnorm"], 4), "best_other": max(others, key=c.mean.get),
-               "gaps": [c.row("batchnorm", k) for k in others]},
-              f"batch norm's gap to every other net > -(noise margin) ({noise})",
-              {"batchnorm": PUBLISHED["batchnorm"], "next": PUBLISHED["dropout"]})
     ctx.note(f"measured order (worst to best): {order(c.mean)}; published: {order(PUBLISHED)}.")
 
 

@@ -24,15 +24,19 @@ from trainlab.train.trainer import resolve_device
 
 
 def resolve_seeds(lab, size: str, seeds) -> list[int]:
+    """None: the lab's default seeds for ``size``; a count N: the first N default seeds (from
+    ``SEED_BASE``); a list or range: exactly those seeds (``--seeds 100-109``, ``--seeds 3,5,8``)."""
     if seeds is None:
-        return list(range(lab.seeds[size]))
+        return lab.default_seeds(size)
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         if seeds < 1:
             raise ConfigError(f"--seeds must be a positive integer, got {seeds}")
-        return list(range(seeds))
+        return lab.default_seeds(size, seeds)
     seeds = list(seeds)
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        raise ConfigError(f"seeds: expected a positive count or a list of integers, got {seeds!r}")
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        raise ConfigError(f"seeds: expected a positive count or a list of non-negative integers, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds: each seed once, got {seeds!r}")
     return seeds
 
 
@@ -46,7 +50,7 @@ def resolve_data(lab, size: str, data: str | None) -> str | None:
     return data
 
 
-def run_lab(name: str, size: str = "standard", seeds=None, data: str | None = None, device: str = "cpu",
+def run_lab(name: str, size: str = "standard", seeds=None, data: str | None = None, device: str = "auto",
             on_step: Callable[[str], None] | None = None, catch: bool = False) -> dict:
     """Run lab ``name`` and return its result dict (verdict ``pass`` only if every claim passed).
 
@@ -57,6 +61,7 @@ def run_lab(name: str, size: str = "standard", seeds=None, data: str | None = No
     size = check_size(size)
     device = str(resolve_device(device))  # a bad or missing device fails now, not mid-lab
     ctx = Context(lab, size, resolve_seeds(lab, size, seeds), resolve_data(lab, size, data), device, on_step)
+    ctx.note(lab.seed_note(ctx.seeds))
     error = None
     try:
         lab.run(ctx)

@@ -26,8 +26,9 @@ WIDTH = 32
 # activation -> (label, initializer made for it)
 NETS = {"sigmoid": ("sigmoid, Xavier", "xavier_uniform"), "tanh": ("tanh, Xavier", "xavier_uniform"),
         "relu": ("ReLU, He", "he_normal")}
-# SGD's rate: the largest of 0.1 / 0.05 / 0.02 at which no depth-20 ReLU + He seed diverges over the
-# full size's 3,000 steps (at 0.1: 4 of 10 seeds reach NaN by step ~1,500; at 0.05: 2 of 10)
+# SGD's rate: the largest of 0.1 / 0.05 / 0.02 at which no depth-20 ReLU + He seed diverged over the
+# full size's 3,000 steps on the design seeds 0-9 (at 0.1: 4 of 10 reached NaN by step ~1,500; at
+# 0.05: 2 of 10): a step-size problem, not a gradient-flow one; the ratios at init do not depend on it
 LR = 0.02
 VANISHED = 1e-2  # "orders of magnitude below": at least two orders (first / last < 1e-2)
 WITHIN = 10.0  # "within about one order": 1/10 <= first / last <= 10
@@ -116,10 +117,6 @@ class VanishingGradient(Lab):
                  f"steps the sigmoid nets' test accuracy is {acc[(d, 'sigmoid')]:.2f} (depth {d}) and "
                  f"{acc[(DEPTHS[1], 'sigmoid')]:.2f} (depth {DEPTHS[1]}) against tanh {acc[(d, 'tanh')]:.2f} "
                  f"and ReLU {acc[(d, 'relu')]:.2f} at depth {d}.")
-        ctx.note(f"Why learning rate {LR} (measured while this lab was written, not by this run): at 0.1, "
-                 f"4 of 10 depth-20 ReLU + He seeds blew up to NaN within 3,000 "
-                 f"steps (2 of 10 at 0.05): a step size problem, not a gradient-flow one; the gradient ratios "
-                 f"at init do not depend on it.")
         tanh = [x for dd in DEPTHS for x in res[(dd, "tanh")]["median_ratio"]]
         ctx.note(f"tanh with Xavier init: first/last ratio between {min(tanh):.2g} and {max(tanh):.2g} at every "
                  f"sampled step of both depths. Its slope is 1 at 0 and Xavier keeps its inputs small, so it "
