@@ -19,12 +19,19 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from trainlab.errors import ConfigError, DivergenceError
+from trainlab.registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
     from trainlab.train.trainer import Trainer
 
 EVENTS = ("on_fit_start", "on_epoch_start", "on_batch_start", "on_after_backward", "on_step_end",
           "on_epoch_end", "on_fit_end", "on_exception")
+
+
+# Callbacks a spec switches on by a ``train`` key (``train.tensorboard: true``), registered by
+# the layer that owns them (``trainlab.diagnose`` registers ``tensorboard``): name ->
+# ``factory(run_directory, spec) -> Callback``. ``trainlab.train.run`` adds them to a run.
+SPEC_CALLBACKS = Registry("spec callback")
 
 
 class Callback:
