@@ -1,6 +1,7 @@
 """The main job: run labs, draw their figures, and write the report.
 
-    OUT/report.html        one self-contained page (figures embedded)
+    OUT/report.html        one self-contained page (figures embedded); ``trainlab lab run`` writes
+                           one too, for its one lab (the same renderer)
     OUT/results.json       every lab's result (the lab JSON schema), plus size, time, environment
     OUT/<lab>/*.png        the figures, also as files
     OUT/<lab>/result.json  each lab's result as soon as it finishes (a killed run keeps the done ones)
@@ -34,7 +35,22 @@ def run_one(name: str, out: str | Path, size: str = "standard", seeds=None, data
     result = run_lab(name, size=size, seeds=seeds, data=data, device=device, on_step=say)
     draw_lab(result, out)
     write_json(out / "result.json", result)
+    write_page(lab_page(result), out)
     return result
+
+
+def lab_page(result: dict) -> dict:
+    """The report dict of one lab's page (``trainlab lab run`` writes it as report.html)."""
+    return {"title": f"trainlab lab {result['lab']}: {result['title']}", "size": result.get("size", ""),
+            "created": datetime.now().strftime("%Y-%m-%d %H:%M"), "seconds": result.get("seconds", 0),
+            "environment": result.get("environment", {}), "labs": [result]}
+
+
+def write_page(report: dict, out: str | Path) -> Path:
+    """``OUT/report.html`` rendered from ``report`` (figure paths relative to ``out``)."""
+    page = html.render(report, out)
+    atomic_write(Path(out) / "report.html", lambda fh: fh.write(page.encode("utf-8")))
+    return Path(out) / "report.html"
 
 
 def lectures(out: str | Path, size: str = "standard", names: Iterable[str] | None = None, seeds=None,
@@ -71,8 +87,7 @@ def write_report(results: list[dict], out: str | Path, size: str, seconds: float
               "environment": {"torch": torch.__version__, "threads": torch.get_num_threads(), "device": device},
               "verdicts": {r["lab"]: r["verdict"] for r in results}, "labs": results}
     write_json(out / "results.json", report)
-    page = html.render(report, out)
-    atomic_write(out / "report.html", lambda fh: fh.write(page.encode("utf-8")))
+    write_page(report, out)
     return report
 
 
