@@ -39,7 +39,7 @@ def add_arguments(p) -> None:
     p.add_argument("--every", type=int, default=10, help="probe every N steps (default 10)")
     p.add_argument("--hist-every", type=int, default=100, help="activation histograms every N steps (default 100)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any finding is an error")
-    p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard event files to OUT/tensorboard")
+    p.add_argument("--tensorboard", action="store_true", help="write TensorBoard event files to OUT/tensorboard while the run trains")
     p.add_argument("--no-checks", action="store_true", help="skip the sanity checks")
     p.add_argument("--no-lr-find", action="store_true", help="skip the learning-rate range test")
 
@@ -72,14 +72,14 @@ def run(args) -> int:
     if args.tensorboard and not figs.tensorboard_available():
         raise ConfigError("--tensorboard needs the tensorboard package: pip install 'trainlab[tensorboard]'")
     target, train = load(args)
+    out = out_dir(args, "diagnose", target.name)
     d = diagnose(target.model, target.dataset, train, steps=args.steps, every=args.every,
                  hist_every=args.hist_every, checks=not args.no_checks, lr_find=not args.no_lr_find,
-                 seed=target.seed)
-    out = out_dir(args, "diagnose", target.name)
+                 seed=target.seed, tensorboard=out / "tensorboard" if args.tensorboard else None)
     full = {"target": args.target, **d.to_dict(probes=True)}
     files = figs.draw_all(full, out)
-    if args.tensorboard:
-        files["tensorboard"] = str(figs.write_tensorboard(full, out / "tensorboard"))
+    if args.tensorboard:  # the run's events were written while it trained; add the LR sweep
+        files["tensorboard"] = str(figs.write_tensorboard(full, out / "tensorboard", records=False))
     full["figures"] = {k: str(v) for k, v in files.items()}
     write_json(out / "diagnosis.json", full)
     if args.json:

@@ -26,6 +26,8 @@ def add_arguments(p) -> None:
     run_.add_argument("--out", metavar="DIR", help="where result.json and the figures go (default runs/lab-NAME-TIME)")
     run_.add_argument("--device", default="cpu", help="cpu (default) | cuda | auto")
     run_.add_argument("--json", action="store_true", help="print result.json instead of a summary")
+    run_.add_argument("--tensorboard", action="store_true",
+                      help="TensorBoard events while the lab trains: OUT/tensorboard/NN-RUN/seed-S")
 
 
 def add_size_arguments(p) -> None:
@@ -64,8 +66,12 @@ def run_lab(args) -> int:
 
     LABS.lookup(args.name)  # unknown name: one line listing the labs, before anything is created
     out = fresh_dir(args.out, f"lab-{args.name}", "result.json")
+    if args.tensorboard:
+        from trainlab.diagnose.tensorboard import require
+
+        require()
     result = run_one(args.name, out, size=args.size, seeds=args.seeds, data=args.data, device=args.device,
-                     say=None if args.json else printer())
+                     say=None if args.json else printer(), tensorboard=args.tensorboard)
     print(json.dumps(result, indent=2) if args.json else summary(result, out))
     return 0 if result["verdict"] == "pass" else 1
 

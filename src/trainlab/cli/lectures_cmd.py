@@ -14,6 +14,7 @@ def add_arguments(p) -> None:
     p.add_argument("--only", metavar="LABS", help="comma-separated lab names (default: every lab)")
     p.add_argument("--seeds", type=int, metavar="N", help="seeds per lab (default: each lab's, per size)")
     p.add_argument("--device", default="cpu", help="cpu (default) | cuda | auto")
+    p.add_argument("--tensorboard", action="store_true", help="TensorBoard events while each lab trains: OUT/LAB/tensorboard")
 
 
 def run(args) -> int:
@@ -21,7 +22,12 @@ def run(args) -> int:
 
     names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
     out = fresh_dir(args.out, f"lectures-{args.size}", "results.json")
-    report = lectures(out, size=args.size, names=names, seeds=args.seeds, device=args.device, say=printer())
+    if args.tensorboard:
+        from trainlab.diagnose.tensorboard import require
+
+        require()
+    report = lectures(out, size=args.size, names=names, seeds=args.seeds, device=args.device, say=printer(),
+                      tensorboard=args.tensorboard)
     labs = report["labs"]
     width = max(len(r["lab"]) for r in labs)
     for r in labs:

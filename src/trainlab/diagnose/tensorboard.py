@@ -28,6 +28,7 @@ its checkpoint (``purge_step``), so the curves match an unbroken run.
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,7 @@ class TensorBoard(Probes):
         if self._stacked:
             seeds = self.seeds or list(trainer.seeds)
             self.writers = [SummaryWriter(str(self.logdir / f"seed-{s}"), purge_step=purge) for s in seeds]
+            self._names = _display_names(trainer.model.member(0))
         else:
             where = self.logdir
             if self.per_member:
@@ -160,7 +162,8 @@ class TensorBoard(Probes):
         leaves = list(t.model._leaves())
         for k, w in enumerate(self.writers):
             items = []
-            for name, leaf in leaves:
+            for leaf_name, leaf in leaves:
+                name = self._names.get(leaf_name, leaf_name)
                 grads, own = leaf.member_grads(k), dict(leaf.named_parameters(recurse=False))
                 for pname, v in leaf.member_state(k).items():
                     if pname not in own:  # buffers (batch-norm statistics) are not weights
@@ -192,7 +195,9 @@ class TensorBoard(Probes):
         cpu = torch.get_rng_state()
         cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
         try:
-            self.writers[0].add_graph(scoped(model), x)
+            with warnings.catch_warnings():  # torch.jit.trace (what add_graph uses) warns it is deprecated
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.writers[0].add_graph(scoped(model), x)
         except Exception as e:  # a model torch.jit cannot trace: say so in TensorBoard's text tab
             self.writers[0].add_text("graph", f"the graph could not be traced: {type(e).__name__}: {e}")
         finally:
@@ -215,6 +220,24 @@ def scalar_tag(key: str) -> str | None:
         if key.startswith(split + "_"):
             return f"{key[len(split) + 1:]}/{split}"
     return None
+
+
+def run_label(i: int, spec: dict) -> str:
+    """A folder name for the ``i``-th training of a lab: ``03-mlp-10x10-relu-he_normal``."""
+    if spec.get("name"):
+        desc = str(spec["name"])
+    elif "mlp" in spec.get("model", {}):
+        m = spec["model"]["mlp"]
+        hidden = m.get("hidden", [])
+        width = (f"{len(hidden)}x{hidden[0]}" if hidden and len(set(hidden)) == 1 else "-".join(map(str, hidden))
+                 ) if isinstance(hidden, list) else f"{m.get('depth') or 1}x{hidden}"
+        init = m.get("init")
+        init = next(iter(init)) if isinstance(init, dict) else init
+        desc = "-".join(str(p) for p in ("mlp", width, m.get("activation", "relu"), init) if p)
+    else:
+        desc = "layers"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in desc)
+    return f"{i:02d}-{safe}"
 
 
 def _display_names(model) -> dict:

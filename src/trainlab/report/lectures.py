@@ -29,10 +29,12 @@ Say = Callable[[str], None]
 
 
 def run_one(name: str, out: str | Path, size: str = "standard", seeds=None, data: str | None = None,
-            device: str = "cpu", say: Say | None = None) -> dict:
-    """Run one lab, draw its figures into ``out`` and write ``out/result.json``."""
+            device: str = "cpu", say: Say | None = None, tensorboard: bool = False) -> dict:
+    """Run one lab, draw its figures into ``out`` and write ``out/result.json`` and
+    ``out/report.html`` (and TensorBoard events to ``out/tensorboard`` with ``tensorboard``)."""
     out = Path(out)
-    result = run_lab(name, size=size, seeds=seeds, data=data, device=device, on_step=say)
+    result = run_lab(name, size=size, seeds=seeds, data=data, device=device, on_step=say,
+                     tensorboard=out / "tensorboard" if tensorboard else None)
     draw_lab(result, out)
     write_json(out / "result.json", result)
     write_page(lab_page(result), out)
@@ -54,7 +56,7 @@ def write_page(report: dict, out: str | Path) -> Path:
 
 
 def lectures(out: str | Path, size: str = "standard", names: Iterable[str] | None = None, seeds=None,
-             device: str = "cpu", say: Say | None = None) -> dict:
+             device: str = "cpu", say: Say | None = None, tensorboard: bool = False) -> dict:
     """Run every lab (or ``names``) and write the report; returns the report dict."""
     out = Path(out)
     names = list(names) if names is not None else LABS.names()
@@ -67,7 +69,8 @@ def lectures(out: str | Path, size: str = "standard", names: Iterable[str] | Non
         prefix = f"[{i}/{len(names)}] {name}"
         say(f"{prefix}: starting")
         result = run_lab(name, size=size, seeds=seeds, device=device, catch=True,
-                         on_step=lambda text, p=prefix: say(f"{p}: {text}"))
+                         on_step=lambda text, p=prefix: say(f"{p}: {text}"),
+                         tensorboard=out / name / "tensorboard" if tensorboard else None)
         draw_lab(result, out / name)
         result["figures"] = [f"{name}/{p}" for p in result["figures"]]
         result["captions"] = {f"{name}/{p}": c for p, c in result["captions"].items()}
