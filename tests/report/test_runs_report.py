@@ -114,3 +114,23 @@ def test_flatten_dotted_keys():
     assert flatten({"a": {"b": 1, "c": {"d": None}}, "e": []}) == {"a.b": 1, "a.c.d": None, "e": []}
     with pytest.raises(Exception):
         load("/nonexistent/run")
+
+
+def test_lectures_report_rerenders_from_results_json(lab_dir, tmp_path):
+    import shutil
+
+    from trainlab.report.lectures import write_report
+
+    out = tmp_path / "lectures"
+    shutil.copytree(lab_dir, out / "preprocessing")
+    result = json.loads((lab_dir / "result.json").read_text())
+    result["figures"] = [f"preprocessing/{p}" for p in result["figures"]]
+    result["captions"] = {f"preprocessing/{p}": c for p, c in result["captions"].items()}
+    write_report([result], out, "quick", result["seconds"])
+    first = (out / "report.html").read_text()
+    (out / "report.html").unlink()
+    r = run_cli("report", str(out))
+    assert r.returncode == 0, r.stderr
+    again = (out / "report.html").read_text()
+    assert again.count("<img ") == first.count("<img ") == len(result["figures"])
+    assert "id='verdicts'" in again and "(lectures)" in r.stdout

@@ -8,11 +8,13 @@ It IS the diagnostics ``Probes`` (a subclass), so it samples at the probes' cade
 hooks and their one-transfer-per-sampled-step cost, and adds the writing:
 
 * scalars at every logged step: ``loss/train``, ``loss/val``, ``accuracy/val`` (every ``val_*``
-  metric), ``lr``; at every sampled step the probes' per-layer numbers (activation mean / std /
-  dead / saturated, gradient norm and its ratio to the output layer's, update/weight ratio);
-* histograms at the probes' histogram steps: ``activations/LAYER`` (the probes' own counts),
+  metric), ``lr``;
+* at the probes' histogram steps: the probes' per-layer numbers as scalars (activation mean /
+  std / dead / saturated, gradient norm and its ratio to the output layer's, update/weight
+  ratio) and the histograms ``activations/LAYER`` (the probes' own counts),
   ``weights/LAYER.PARAM`` and ``gradients/LAYER.PARAM`` (every parameter, counted on the device,
-  moved to the host in one transfer);
+  moved to the host in one transfer). The per-layer scalars wait for the histogram steps because
+  writing ~100 values at every sampled step costs more than sampling them (bench/tensorboard.py);
 * the graph, once, traced from the first batch with each block named after its spec path
   (``trainlab.nn.scopes``: ``Layer1`` ... ``LayerN``, ``Output`` for an mlp; ``layers[i]``).
 
@@ -27,6 +29,7 @@ its checkpoint (``purge_step``), so the curves match an unbroken run.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from pathlib import Path
@@ -79,8 +82,6 @@ class TensorBoard(Probes):
 
     # ---- events --------------------------------------------------------------------------
     def on_fit_start(self, trainer):
-        from torch.utils.tensorboard import SummaryWriter
-
         self._stacked = hasattr(trainer, "k") and hasattr(trainer.model, "member")
         if self._auto:
             self.every = trainer.log_every
@@ -88,14 +89,14 @@ class TensorBoard(Probes):
         purge = trainer.step or None  # a resumed run: drop events past the checkpoint
         if self._stacked:
             seeds = self.seeds or list(trainer.seeds)
-            self.writers = [SummaryWriter(str(self.logdir / f"seed-{s}"), purge_step=purge) for s in seeds]
+            self.writers = [Events(self.logdir / f"seed-{s}", purge_step=purge) for s in seeds]
             self._names = _display_names(trainer.model.member(0))
         else:
             where = self.logdir
             if self.per_member:
                 where = where / (f"seed-{self.seeds[self.fits]}" if self.seeds else f"member-{self.fits}")
                 self._graph_done = False
-            self.writers = [SummaryWriter(str(where), purge_step=purge)]
+            self.writers = [Events(where, purge_step=purge)]
             super().on_fit_start(trainer)
             self._names = _display_names(trainer.model)
         self.fits += 1
@@ -137,15 +138,18 @@ class TensorBoard(Probes):
     # ---- writing -------------------------------------------------------------------------
     def end(self, step: int, loss: torch.Tensor | None = None) -> dict:
         record = super().end(step, loss)
-        write_record(self.writers[0], record, self._names, with_loss=False)
-        if record.get("hist"):
-            items = []
-            for l in self.layers:
-                name = self._names.get(l.name, l.name)
-                for pname, p in l.params:
-                    items += [(f"weights/{name}.{pname}", p.detach())]
-                    items += [(f"gradients/{name}.{pname}", p.grad)] if p.grad is not None else []
-            self._histograms(self.writers[0], items, step)
+        if not record.get("hist"):  # the per-layer numbers go out with the histograms (see the docstring)
+            return record
+        w = self.writers[0]
+        write_record(w, record, self._names, with_loss=False)
+        items = []
+        for l in self.layers:
+            name = self._names.get(l.name, l.name)
+            for pname, p in l.params:
+                items += [(f"weights/{name}.{pname}", p.detach())]
+                items += [(f"gradients/{name}.{pname}", p.grad)] if p.grad is not None else []
+        self._histograms(w, items)
+        w.write(step)
         return record
 
     def _write_scalars(self, m: dict, step: int) -> None:
@@ -155,7 +159,8 @@ class TensorBoard(Probes):
             for key, v in values.items():
                 tag = scalar_tag(key)
                 if tag is not None and isinstance(v, (int, float)) and math.isfinite(v):
-                    w.add_scalar(tag, v, step)
+                    w.scalar(tag, v)
+            w.write(step)
 
     def _member_histograms(self, t) -> None:
         """Each member's weights and gradients (views into the stack), into its own run."""
@@ -171,9 +176,10 @@ class TensorBoard(Probes):
                     items.append((f"weights/{name}.{pname}", v))
                     if pname in grads:
                         items.append((f"gradients/{name}.{pname}", grads[pname]))
-            self._histograms(w, items, t.step)
+            self._histograms(w, items)
+            w.write(t.step)
 
-    def _histograms(self, w, items: list, step: int) -> None:
+    def _histograms(self, w, items: list) -> None:
         """Histograms of [(tag, tensor)], counted on the device, moved to the host in one transfer."""
         if not items:
             return
@@ -183,7 +189,7 @@ class TensorBoard(Probes):
         size = self.bins + 4
         for i, (tag, t) in enumerate(items):
             lo, hi, s1, s2, *counts = flat[i * size:(i + 1) * size]
-            add_histogram(w, tag, lo, hi, t.numel(), s1, s2, counts, step)
+            w.histogram(tag, lo, hi, t.numel(), s1, s2, counts)
 
     def _add_graph(self, t) -> None:
         """Trace the model (each block named after its spec path) on two rows of the batch; the
@@ -197,9 +203,9 @@ class TensorBoard(Probes):
         try:
             with warnings.catch_warnings():  # torch.jit.trace (what add_graph uses) warns it is deprecated
                 warnings.simplefilter("ignore", DeprecationWarning)
-                self.writers[0].add_graph(scoped(model), x)
+                self.writers[0].writer.add_graph(scoped(model), x)
         except Exception as e:  # a model torch.jit cannot trace: say so in TensorBoard's text tab
-            self.writers[0].add_text("graph", f"the graph could not be traced: {type(e).__name__}: {e}")
+            self.writers[0].writer.add_text("graph", f"the graph could not be traced: {type(e).__name__}: {e}")
         finally:
             torch.set_rng_state(cpu)
             if cuda is not None:
@@ -254,35 +260,70 @@ def _hist_parts(x: torch.Tensor, bins: int) -> torch.Tensor:
     return torch.cat([torch.stack([lo, hi, x.sum(), torch.dot(x, x)]), histogram(x, bins)])
 
 
-def add_histogram(w, tag: str, lo: float, hi: float, n: int, s1: float, s2: float, counts, step: int) -> None:
-    """One histogram from counts in equal bins over [lo, hi] (skipped when non-finite)."""
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return
-    edges = np.linspace(lo, hi if hi > lo else lo + 1e-12, len(counts) + 1)
-    w.add_histogram_raw(tag, min=lo, max=hi, num=int(n), sum=s1, sum_squares=s2,
-                        bucket_limits=edges[1:].tolist(), bucket_counts=[float(c) for c in counts], global_step=step)
+@functools.lru_cache(maxsize=1)
+def _proto():
+    """TensorBoard's ``Summary`` protobuf class (imported once, on first use)."""
+    from tensorboard.compat.proto.summary_pb2 import Summary
+
+    return Summary
 
 
-def write_record(w, r: dict, names: dict | None = None, with_loss: bool = True) -> None:
-    """One probe record (``ProbeLog`` format) as scalars and activation histograms."""
+class Events:
+    """One TensorBoard run (a ``SummaryWriter``) that gathers a step's scalars and histograms and
+    writes them as ONE event: ``add_scalar`` builds and queues an event per value (~50-150 us
+    each), which would cost more than the probes themselves at a hundred values a step."""
+
+    def __init__(self, logdir: str | Path, purge_step: int | None = None):
+        from torch.utils.tensorboard import SummaryWriter
+
+        # a deep queue: put() never waits for the writer thread (which serializes and writes)
+        self.writer = SummaryWriter(str(logdir), purge_step=purge_step, max_queue=100_000)
+        self._values: list = []
+
+    def scalar(self, tag: str, value: float) -> None:
+        self._values.append(_proto().Value(tag=tag, simple_value=float(value)))
+
+    def histogram(self, tag: str, lo: float, hi: float, n: float, s1: float, s2: float, counts) -> None:
+        """Counts in equal bins over [lo, hi] (skipped when the range is non-finite)."""
+        from tensorboard.compat.proto.summary_pb2 import HistogramProto
+
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return
+        edges = np.linspace(lo, hi if hi > lo else lo + 1e-12, len(counts) + 1)
+        h = HistogramProto(min=lo, max=hi, num=float(n), sum=float(s1), sum_squares=float(s2),
+                           bucket_limit=edges[1:].tolist(), bucket=[float(c) for c in counts])
+        self._values.append(_proto().Value(tag=tag, histo=h))
+
+    def write(self, step: int) -> None:
+        """Everything gathered since the last write, as one event at ``step``."""
+        if self._values:
+            self.writer._get_file_writer().add_summary(_proto()(value=self._values), step)
+            self._values = []
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def write_record(w: Events, r: dict, names: dict | None = None, with_loss: bool = True) -> None:
+    """One probe record (``ProbeLog`` format) as scalars and activation histograms, gathered in
+    ``w`` (the caller writes them: ``w.write(step)``)."""
     names = names or {}
-    step = r["step"]
     if with_loss and r.get("loss") is not None:
-        w.add_scalar("loss", r["loss"], step)
+        w.scalar("loss", r["loss"])
     for key, a in r["acts"].items():
         name = names.get(key.split("#")[0], key) + ("#" + key.split("#")[1] if "#" in key else "")
         for f in ("mean", "std", "dead", "saturated"):
             if a.get(f) is not None and math.isfinite(a[f]):
-                w.add_scalar(f"activations/{name}/{f}", a[f], step)
+                w.scalar(f"activations/{name}/{f}", a[f])
     for key, p in r["params"].items():
         name = names.get(key, key)
         for f, tag in (("grad_norm", "gradients"), ("grad_rel", "gradients"), ("update_ratio", "updates"),
                        ("weight_std", "weights")):
             if p.get(f) is not None and math.isfinite(p[f]):
-                w.add_scalar(f"{tag}/{name}/{f}", p[f], step)
+                w.scalar(f"{tag}/{name}/{f}", p[f])
     for key, counts in (r.get("hist") or {}).items():
         a = r["acts"].get(key, {})
         lo, hi, mean, std = (math.nan if a.get(f) is None else float(a[f]) for f in ("min", "max", "mean", "std"))
         n = float(np.sum(counts))
         name = names.get(key.split("#")[0], key)
-        add_histogram(w, f"activations/{name}", lo, hi, n, mean * n, (std ** 2 + mean ** 2) * n, counts, step)
+        w.histogram(f"activations/{name}", lo, hi, n, mean * n, (std ** 2 + mean ** 2) * n, counts)

@@ -148,19 +148,19 @@ def write_tensorboard(d: dict, logdir: str | Path, records: bool = True) -> Path
     activation histograms as TensorBoard event files: ``tensorboard --logdir LOGDIR``.
     ``records=False``: the LR sweep only (the run's own events came from the ``TensorBoard``
     callback while it trained)."""
-    from torch.utils.tensorboard import SummaryWriter
-
-    from trainlab.diagnose.tensorboard import write_record
+    from trainlab.diagnose.tensorboard import Events, write_record
 
     logdir = Path(logdir)
-    w = SummaryWriter(log_dir=str(logdir))
+    w = Events(logdir)
     try:
         for r in d.get("probes", {}).get("records", []) if records else []:
             write_record(w, r)
+            w.write(r["step"])
         lf = d.get("lr_find") or {}
         for i, (lr, s) in enumerate(zip(lf.get("lrs", []), lf.get("smoothed", []))):
-            w.add_scalar("lr_find/smoothed_loss", s, i)
-            w.add_scalar("lr_find/lr", lr, i)
+            w.scalar("lr_find/smoothed_loss", s)
+            w.scalar("lr_find/lr", lr)
+            w.write(i)
     finally:
         w.close()
     return logdir
