@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -201,9 +202,9 @@ class TensorBoard(Probes):
         cpu = torch.get_rng_state()
         cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
         try:
-            with warnings.catch_warnings():  # torch.jit.trace (what add_graph uses) warns it is deprecated
+            with warnings.catch_warnings():  # torch.jit.trace (what the graph uses) warns it is deprecated
                 warnings.simplefilter("ignore", DeprecationWarning)
-                self.writers[0].writer.add_graph(scoped(model), x)
+                self.writers[0].add_graph(scoped(model), x)
         except Exception as e:  # a model torch.jit cannot trace: say so in TensorBoard's text tab
             self.writers[0].writer.add_text("graph", f"the graph could not be traced: {type(e).__name__}: {e}")
         finally:
@@ -299,6 +300,25 @@ class Events:
         if self._values:
             self.writer._get_file_writer().add_summary(_proto()(value=self._values), step)
             self._values = []
+
+    def add_graph(self, model, x) -> None:
+        """The traced graph with the spec's scopes at the top: torch names nodes
+        ``SpecGraph/Scope[Layer1]/Linear[0]/...``; TensorBoard then shows one ``SpecGraph`` box
+        to open. Dropping the root and the ``Scope[...]`` wrapping shows Layer1 ... Output
+        connected at the top, as the lecture's ``tf.name_scope`` graph."""
+        from torch.utils.tensorboard import _pytorch_graph
+
+        graph_def, meta = _pytorch_graph.graph(model, x)
+        root = type(model).__name__ + "/"
+
+        def rename(name: str) -> str:
+            name = name[len(root):] if name.startswith(root) else name
+            return re.sub(r"(?:^|(?<=/))Scope\[([^\]]+)\]", r"\1", name)
+
+        for node in graph_def.node:
+            node.name = rename(node.name)
+            node.input[:] = [rename(i) for i in node.input]
+        self.writer._get_file_writer().add_graph((graph_def, meta))
 
     def close(self) -> None:
         self.writer.close()
