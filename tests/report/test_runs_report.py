@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from tests.conftest import EXAMPLES, run_cli
+from tests.conftest import EXAMPLES
+from trainlab.cli.main import main
 from trainlab.report import fonts
 from trainlab.report.runs import flatten, load
 
@@ -15,8 +16,8 @@ def two_runs(tmp_path_factory):
     dirs = []
     for name in ("sigmoid", "relu"):
         out = root / name
-        r = run_cli("train", str(EXAMPLES / f"xor_deep_{name}.yaml"), "--set", "train.steps=400", "--out", str(out))
-        assert r.returncode == 0, r.stderr
+        assert main(["train", str(EXAMPLES / f"xor_deep_{name}.yaml"), "--set", "train.steps=400",
+                     "--out", str(out), "--no-progress"]) == 0
         dirs.append(out)
     return dirs
 
@@ -24,8 +25,7 @@ def two_runs(tmp_path_factory):
 @pytest.fixture(scope="module")
 def lab_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("lab") / "preprocessing"
-    r = run_cli("lab", "run", "preprocessing", "--quick", "--out", str(out))
-    assert r.returncode in (0, 1), r.stderr
+    assert main(["lab", "run", "preprocessing", "--quick", "--out", str(out), "--json"]) in (0, 1)
     return out
 
 
@@ -33,8 +33,7 @@ def test_train_writes_curves_and_report_compares_two_runs(two_runs, tmp_path):
     for d in two_runs:
         assert (d / "figures" / "curves.png").stat().st_size > 0
     page_path = tmp_path / "cmp.html"
-    r = run_cli("report", *map(str, two_runs), "--out", str(page_path))
-    assert r.returncode == 0, r.stderr
+    assert main(["report", *map(str, two_runs), "--out", str(page_path)]) == 0
     page = page_path.read_text()
     # the differing settings are highlighted rows, listed before the shared ones
     assert "<tr class='differs'><td><code>model.mlp.activation</code></td><td>sigmoid</td><td>relu</td></tr>" in page
@@ -46,25 +45,24 @@ def test_train_writes_curves_and_report_compares_two_runs(two_runs, tmp_path):
     assert finals[0]["train_loss"] == pytest.approx(0.6931, abs=0.01) and finals[1]["train_accuracy"] == 1.0
 
 
-def test_one_run_report_defaults_to_its_folder(two_runs):
-    r = run_cli("report", str(two_runs[1]))
-    assert r.returncode == 0, r.stderr
-    assert (two_runs[1] / "report.html").exists() and str(two_runs[1] / "report.html") in r.stdout
+def test_one_run_report_defaults_to_its_folder(two_runs, capsys):
+    assert main(["report", str(two_runs[1])]) == 0
+    assert (two_runs[1] / "report.html").exists() and str(two_runs[1] / "report.html") in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_lab_run_writes_its_page_and_report_rerenders_it(lab_dir):
     page = lab_dir / "report.html"
     first = page.read_text()
     assert "section class='lab' id='lab-preprocessing'" in first and "데이터 전처리" in first
     page.unlink()
-    r = run_cli("report", str(lab_dir))  # no training: from result.json
-    assert r.returncode == 0, r.stderr
+    assert main(["report", str(lab_dir)]) == 0  # no training: from result.json
     again = page.read_text()
     assert again.count("<img ") == first.count("<img ") >= 1
     assert f"font-family:'{fonts.FAMILY}'" in again  # the Korean glyphs travel with the page
 
 
-def test_mistaken_and_damaged_folders_are_one_line_errors(two_runs, lab_dir, tmp_path):
+def test_mistaken_and_damaged_folders_are_one_line_errors(two_runs, tmp_path, capsys):
     bad_json = tmp_path / "bad"
     bad_json.mkdir()
     (bad_json / "result.json").write_text("{not json")
@@ -74,14 +72,15 @@ def test_mistaken_and_damaged_folders_are_one_line_errors(two_runs, lab_dir, tmp
     cases = [(tmp_path / "missing", "no such run directory"), (tmp_path, "not a run directory"),
              (bad_json, "damaged, not readable JSON"), (no_config, "config.yaml is missing"),
              (EXAMPLES / "xor_deep_relu.yaml", "not a folder")]
-    for path, words in cases:
-        r = run_cli("report", str(path))
-        assert r.returncode == 2, (path, r.stderr)
-        assert r.stderr.startswith("error: ") and words in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    r = run_cli("report", str(two_runs[0]), str(lab_dir))
-    assert r.returncode == 2 and "rendered alone" in r.stderr
-    r = run_cli("report", str(two_runs[0]), "--out", str(tmp_path))
-    assert r.returncode == 2 and ".html" in r.stderr
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    (lab / "result.json").write_text(json.dumps({"lab": "xor-deep", "claims": []}))
+    cases += [(f"{two_runs[0]} {lab}", "rendered alone"), (f"{two_runs[0]} --out {tmp_path}", ".html file")]
+    for args, words in cases:
+        assert main(["report", *str(args).split()]) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and words in err and len(err.strip().splitlines()) == 1, err
+    assert not list(tmp_path.glob("**/report.html"))  # nothing written
 
 
 def test_korean_subset_holds_every_glyph_the_text_needs():
@@ -116,7 +115,8 @@ def test_flatten_dotted_keys():
         load("/nonexistent/run")
 
 
-def test_lectures_report_rerenders_from_results_json(lab_dir, tmp_path):
+@pytest.mark.slow
+def test_lectures_report_rerenders_from_results_json(lab_dir, tmp_path, capsys):
     import shutil
 
     from trainlab.report.lectures import write_report
@@ -129,8 +129,7 @@ def test_lectures_report_rerenders_from_results_json(lab_dir, tmp_path):
     write_report([result], out, "quick", result["seconds"])
     first = (out / "report.html").read_text()
     (out / "report.html").unlink()
-    r = run_cli("report", str(out))
-    assert r.returncode == 0, r.stderr
+    assert main(["report", str(out)]) == 0
     again = (out / "report.html").read_text()
     assert again.count("<img ") == first.count("<img ") == len(result["figures"])
-    assert "id='verdicts'" in again and "(lectures)" in r.stdout
+    assert "id='verdicts'" in again and "(lectures)" in capsys.readouterr().out
