@@ -110,3 +110,15 @@ def test_spec_switch_on_the_library_api(tmp_path):
     ea = events(run.directory / "tensorboard")
     assert len(ea.Scalars("loss/train")) == len(run.trainer.history)
     assert torch.isfinite(torch.tensor([e.value for e in ea.Scalars("loss/train")])).all()
+
+
+def test_lab_tensorboard_one_folder_per_training_one_run_per_member(tmp_path):
+    from trainlab.labs import run_lab
+
+    result = run_lab("preprocessing", size="quick", seeds=[0], tensorboard=tmp_path / "tb")
+    trainings = sorted(p.name for p in (tmp_path / "tb").iterdir())
+    assert len(trainings) >= 2 and trainings[0].startswith("00-")
+    members = sorted(p.name for p in (tmp_path / "tb" / trainings[0]).iterdir())
+    assert len(members) == 8 and all(m.startswith("lr-") and m.endswith("-seed-0") for m in members)  # 8 rates
+    ea = events(tmp_path / "tb" / trainings[0] / members[0])
+    assert ea.Scalars("loss/train") and result["claims"]

@@ -64,11 +64,13 @@ class TensorBoard(Probes):
 
     ``every`` / ``hist_every``: the probes' cadence; None: every logged step of the trainer
     (``train.log_every``, at most ~100 points a run) and histograms every 10th of those.
-    ``seeds``: labels for the members of a stacked or sequential run (default: the trainer's).
+    ``seeds``: the members' seeds, for their folder names ``seed-S`` (default: the trainer's);
+    ``labels``: the folder names themselves (e.g. ``lr-0.1-seed-0`` for a grid of rates).
     """
 
     def __init__(self, logdir: str | Path, every: int | None = None, hist_every: int | None = None,
-                 bins: int = 40, graph: bool = True, per_member: bool = False, seeds: list[int] | None = None):
+                 bins: int = 40, graph: bool = True, per_member: bool = False, seeds: list[int] | None = None,
+                 labels: list[str] | None = None):
         require()
         self._auto = every is None
         every = every or 1
@@ -76,6 +78,7 @@ class TensorBoard(Probes):
         self._auto_hist = hist_every is None
         self.logdir, self.graph, self.per_member = Path(logdir), graph, per_member
         self.seeds = list(seeds) if seeds is not None else None
+        self.labels = list(labels) if labels is not None else None
         self.writers: list = []  # one SummaryWriter, or one per member
         self.fits = 0  # fits seen (per_member: member index of the next one)
         self._graph_done = False
@@ -89,13 +92,14 @@ class TensorBoard(Probes):
             self.hist_every = self.every * HIST_PER_SAMPLE if self._auto_hist else self.hist_every
         purge = trainer.step or None  # a resumed run: drop events past the checkpoint
         if self._stacked:
-            seeds = self.seeds or list(trainer.seeds)
-            self.writers = [Events(self.logdir / f"seed-{s}", purge_step=purge) for s in seeds]
+            labels = self.labels or member_labels(self.seeds or list(trainer.seeds))
+            self.writers = [Events(self.logdir / name, purge_step=purge) for name in labels]
             self._names = _display_names(trainer.model.member(0))
         else:
             where = self.logdir
             if self.per_member:
-                where = where / (f"seed-{self.seeds[self.fits]}" if self.seeds else f"member-{self.fits}")
+                labels = self.labels or (member_labels(self.seeds) if self.seeds else None)
+                where = where / (labels[self.fits] if labels else f"member-{self.fits}")
                 self._graph_done = False
             self.writers = [Events(where, purge_step=purge)]
             super().on_fit_start(trainer)
@@ -227,6 +231,13 @@ def scalar_tag(key: str) -> str | None:
         if key.startswith(split + "_"):
             return f"{key[len(split) + 1:]}/{split}"
     return None
+
+
+def member_labels(seeds: list[int]) -> list[str]:
+    """Folder names for members: ``seed-S``, or ``mKK-seed-S`` where seeds repeat (a grid)."""
+    if len(set(seeds)) == len(seeds):
+        return [f"seed-{s}" for s in seeds]
+    return [f"m{k:02d}-seed-{s}" for k, s in enumerate(seeds)]
 
 
 def run_label(i: int, spec: dict) -> str:

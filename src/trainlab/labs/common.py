@@ -32,7 +32,10 @@ def train_seeds(ctx: Context, spec: dict, dataset: Dataset, seeds: Iterable[int]
 
         done = len(list(Path(ctx.tensorboard).glob("*"))) if Path(ctx.tensorboard).is_dir() else 0
         where = Path(ctx.tensorboard) / run_label(done, spec)
-        kwargs["callbacks"] = list(kwargs.get("callbacks") or []) + [TensorBoard(where, per_member=True, seeds=seeds)]
+        lrs = (kwargs.get("hparams") or {}).get("lr")
+        labels = [f"lr-{lr:g}-seed-{s}" for lr, s in zip(lrs, seeds)] if lrs else None
+        kwargs["callbacks"] = list(kwargs.get("callbacks") or []) + [
+            TensorBoard(where, per_member=True, seeds=seeds, labels=labels)]
     return train_members(spec, dataset, seeds, **kwargs)
 
 
