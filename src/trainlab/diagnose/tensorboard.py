@@ -79,7 +79,7 @@ class TensorBoard(Probes):
         self.logdir, self.graph, self.per_member = Path(logdir), graph, per_member
         self.seeds = list(seeds) if seeds is not None else None
         self.labels = list(labels) if labels is not None else None
-        self.writers: list = []  # one SummaryWriter, or one per member
+        self.writers: list[Events] = []  # one TensorBoard run, or one per member of a stack
         self.fits = 0  # fits seen (per_member: member index of the next one)
         self._graph_done = False
         self._stacked = False
@@ -89,7 +89,8 @@ class TensorBoard(Probes):
         self._stacked = hasattr(trainer, "k") and hasattr(trainer.model, "member")
         if self._auto:
             self.every = trainer.log_every
-            self.hist_every = self.every * HIST_PER_SAMPLE if self._auto_hist else self.hist_every
+            per = HIST_PER_SAMPLE if self._auto_hist else max(1, round(self.hist_every / self.every))
+            self.hist_every = self.every * per  # a multiple of every: histogram steps are sampled steps
         purge = trainer.step or None  # a resumed run: drop events past the checkpoint
         if self._stacked:
             labels = self.labels or member_labels(self.seeds or list(trainer.seeds))
