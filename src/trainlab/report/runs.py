@@ -144,12 +144,14 @@ def _diagnose(d: Path, diag: dict) -> dict:
     curves = {"step": list(t.get("loss_steps", [])), "loss": [_num(v) for v in t.get("losses", [])]}
     final = {k: t[k] for k in ("train_loss", "train_accuracy", "val_loss", "val_accuracy") if k in t}
     final["findings"] = len(diag.get("findings", []))
-    config = {"target": diag.get("target"), "data": diag.get("data", {}).get("name") if isinstance(diag.get("data"), dict)
-              else diag.get("data"), "train": {k: t.get(k) for k in ("optimizer", "lr", "batch_size", "steps", "loss")}}
+    data = diag.get("data")
+    config = {"target": diag.get("target"), "data": {"name": data.get("name") if isinstance(data, dict) else data},
+              "train": {k: t.get(k) for k in ("optimizer", "lr", "batch_size", "steps", "loss")}}
     return {"kind": "diagnose", "dir": d, "name": d.name, "config": config, "final": final, "curves": curves,
             "figures": _figures(d, [d / Path(p).name for p in diag.get("figures", {}).values()
                                     if str(p).endswith(".png")]),
-            "info": {"seconds": diag.get("seconds"), "findings": [f.get("kind") for f in diag.get("findings", [])]}}
+            "info": {"steps": t.get("steps"), "seconds": diag.get("seconds"),
+                     "findings": [f.get("kind") for f in diag.get("findings", [])]}}
 
 
 def _num(v) -> float:
