@@ -48,7 +48,7 @@ def add_arguments(p) -> None:
     p.add_argument("--every", type=int, default=10, help="probe every N steps (default 10)")
     p.add_argument("--hist-every", type=int, default=100, help="activation histograms every N steps (default 100)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any finding is an error")
-    p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard event files to OUT/tensorboard")
+    p.add_argument("--tensorboard", action="store_true", help="write TensorBoard event files to OUT/tensorboard while the run trains")
     p.add_argument("--no-checks", action="store_true", help="skip the sanity checks")
     p.add_argument("--no-lr-find", action="store_true", help="skip the learning-rate range test")
     p.add_argument("--eval-samples", type=int, default=EVAL_SAMPLES,
@@ -95,14 +95,15 @@ def run(args) -> int:
     if args.eval_samples < 0:
         raise ConfigError(f"--eval-samples: expected a number >= 0 (0: whole splits), got {args.eval_samples}")
     target, train = load(args)
+    out = out_dir(args, "diagnose", target.name)
     d = diagnose(target.model, target.dataset, train, steps=args.steps, every=args.every,
                  hist_every=args.hist_every, checks=not args.no_checks, lr_find=not args.no_lr_find,
-                 seed=target.seed, device=target.device, eval_samples=args.eval_samples or None, say=say(args))
-    out = out_dir(args, "diagnose", target.name)
+                 seed=target.seed, device=target.device, eval_samples=args.eval_samples or None, say=say(args),
+                 tensorboard=out / "tensorboard" if args.tensorboard else None)
     full = {"target": args.target, **d.to_dict(probes=True)}
     files = figs.draw_all(full, out, shared_scale=args.shared_scale)
-    if args.tensorboard:
-        files["tensorboard"] = str(figs.write_tensorboard(full, out / "tensorboard"))
+    if args.tensorboard:  # the run's events were written while it trained; add the LR sweep
+        files["tensorboard"] = str(figs.write_tensorboard(full, out / "tensorboard", records=False))
     full["figures"] = {k: str(v) for k, v in files.items()}
     write_json(out / "diagnosis.json", full)
     if args.json:

@@ -35,6 +35,8 @@ def add_arguments(p) -> None:
                    help="per_model: each member its own data order, as separate runs (default); shared: one order")
     p.add_argument("--sequential", action="store_true", help="train members one after another (no stacking)")
     p.add_argument("--out", metavar="DIR", help="also write config.yaml, result.json and members.pt here")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="write TensorBoard event files while training, one run per member: OUT/tensorboard/seed-S")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
 
@@ -52,8 +54,17 @@ def run(args) -> int:
     dataset = data.load(spec["data"])
     ensemble = Ensemble(args.combine, dataset.task)  # checks combine vs task before training
     _check_size(spec, dataset, args.members)
+    callbacks = []
+    if args.tensorboard or spec["train"]["tensorboard"]:
+        from trainlab.diagnose.tensorboard import TensorBoard
+        from trainlab.train.run import new_run_dir
+
+        directory = directory or new_run_dir(spec, None)  # the events need a run directory: runs/NAME-TIME
+        seeds = [spec["seed"] + i for i in range(args.members)]  # train_members' own default
+        callbacks.append(TensorBoard(directory / "tensorboard", per_member=True, seeds=seeds))
     members = train_members(spec, dataset, k=args.members, progress=False if args.no_progress else None,
-                            stacked=False if args.sequential else "auto", data_order=args.data_order)
+                            stacked=False if args.sequential else "auto", data_order=args.data_order,
+                            callbacks=callbacks)
     live = [k for k in range(members.k) if k not in members.trainer.diverged]  # NaN members would poison the mix
     val_p, test_p = (members.probabilities(s.x)[live] for s in (dataset.val, dataset.test))
     ensemble.fit(val_p, dataset.val.y)
@@ -92,9 +103,26 @@ def _write(directory, spec: dict, members, result: dict) -> None:
     from trainlab.atomic import atomic_write, write_json, write_yaml
 
     write_yaml(directory / "config.yaml", spec)
+    _write_metrics(directory / "metrics.jsonl", members)
     states = [{n: t.detach().cpu() for n, t in m.state_dict().items()} for m in members.models()]
     atomic_write(directory / "members.pt", lambda fh: torch.save({"seeds": members.seeds, "members": states}, fh))
     write_json(directory / "result.json", {**result, "run_dir": str(directory)})
+
+
+def _write_metrics(path, members) -> None:
+    """Each logged step's member-mean metrics and every member's (``per_model``), as JSON lines:
+    the curves ``trainlab report`` draws."""
+    from trainlab.atomic import atomic_write
+
+    hist = [members.trainer.member_history(k) for k in range(members.k)]
+    rows = []
+    for i, h in enumerate(hist[0]):
+        at = [m[i] for m in hist if i < len(m)]
+        keys = [key for key in h if key not in ("step", "epoch", "seconds")]
+        per = {key: [m.get(key) for m in at] for key in keys}
+        mean = {key: sum(v) / len(v) for key, v in per.items() if all(isinstance(x, (int, float)) for x in v)}
+        rows.append({"step": h["step"], "epoch": h["epoch"], **mean, "per_model": per})
+    atomic_write(path, lambda fh: fh.write("".join(json.dumps(r) + "\n" for r in rows).encode()))
 
 
 def summary(result: dict) -> str:

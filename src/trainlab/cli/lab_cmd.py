@@ -27,6 +27,8 @@ def add_arguments(p) -> None:
     run_.add_argument("--out", metavar="DIR", help="where result.json and the figures go (default runs/lab-NAME-TIME)")
     add_device_argument(run_)
     run_.add_argument("--json", action="store_true", help="print result.json instead of a summary")
+    run_.add_argument("--tensorboard", action="store_true",
+                      help="TensorBoard events while the lab trains: OUT/tensorboard/NN-RUN/seed-S")
 
 
 def add_size_arguments(p) -> None:
@@ -110,8 +112,12 @@ def run_lab(args) -> int:
     LABS.lookup(args.name)  # unknown name: one line listing the labs, before anything is created
     seeds = parse_seeds(args.seeds)  # a bad value fails before anything is created
     out = fresh_dir(args.out, f"lab-{args.name}", "result.json")
+    if args.tensorboard:
+        from trainlab.diagnose.tensorboard import require
+
+        require()
     result = run_one(args.name, out, size=args.size, seeds=seeds, data=args.data, device=args.device,
-                     say=None if args.json else printer())
+                     say=None if args.json else printer(), tensorboard=args.tensorboard)
     print(json.dumps(result, indent=2) if args.json else summary(result, out))
     return 0 if result["verdict"] == "pass" else 1
 

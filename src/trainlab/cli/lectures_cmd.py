@@ -14,6 +14,7 @@ def add_arguments(p) -> None:
     p.add_argument("--only", metavar="LABS", help="comma-separated lab names (default: every lab)")
     add_seeds_argument(p)
     add_device_argument(p)
+    p.add_argument("--tensorboard", action="store_true", help="TensorBoard events while each lab trains: OUT/LAB/tensorboard")
 
 
 def run(args) -> int:
@@ -22,7 +23,12 @@ def run(args) -> int:
     names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
     seeds = parse_seeds(args.seeds)
     out = fresh_dir(args.out, f"lectures-{args.size}", "results.json")
-    report = lectures(out, size=args.size, names=names, seeds=seeds, device=args.device, say=printer())
+    if args.tensorboard:
+        from trainlab.diagnose.tensorboard import require
+
+        require()
+    report = lectures(out, size=args.size, names=names, seeds=seeds, device=args.device, say=printer(),
+                      tensorboard=args.tensorboard)
     labs = report["labs"]
     width = max(len(r["lab"]) for r in labs)
     for r in labs:

@@ -20,29 +20,37 @@ def add_arguments(p) -> None:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a killed run from its last checkpoint")
     p.add_argument("--json", action="store_true", help="print result.json instead of a summary")
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="write TensorBoard event files to RUN_DIR/tensorboard while training (sets train.tensorboard)")
     p.add_argument("--data-dir", metavar="DIR",
                    help="where data files are found and cached (sets data.data_dir; default $TRAINLAB_DATA or ~/.cache/trainlab)")
 
 
 def run(args) -> int:
+    import trainlab.diagnose  # noqa: F401  (registers the TensorBoard callback train.tensorboard switches on)
+    from trainlab.report.run_figures import draw_run
     from trainlab.train import apply_overrides, load_file, resolve, resume, train
     import trainlab.pretrain  # noqa: F401 (registers the dbn initializer)
 
     progress = False if args.no_progress else None
     if args.resume:
-        if args.spec or args.overrides or args.out or args.device or args.data_dir:
+        if args.spec or args.overrides or args.out or args.device or args.data_dir or args.tensorboard:
             raise ConfigError("--resume RUN_DIR takes its spec from the run directory; "
-                              "drop SPEC, --set, --out, --device and --data-dir")
-        result = resume(args.resume, progress=progress).result
+                              "drop SPEC, --set, --out, --device, --data-dir and --tensorboard")
+        run_ = resume(args.resume, progress=progress)
     else:
         if not args.spec:
             raise ConfigError("give a SPEC.yaml to train, or --resume RUN_DIR")
         overrides = list(args.overrides) + ([f"device={args.device}"] if args.device else [])
         overrides += [f"data.data_dir={args.data_dir}"] if args.data_dir else []
+        overrides += ["train.tensorboard=true"] if args.tensorboard else []
         spec = apply_overrides(resolve(load_file(args.spec)), overrides)
+        if spec["train"]["tensorboard"]:
+            trainlab.diagnose.tensorboard.require()
         run_ = train(spec, out=args.out, progress=progress)
-        result = run_.result
         data_cmd.run_preprocess_figure(run_.directory, run_.spec["data"])  # RUN_DIR/figures/preprocess.png
+    result = run_.result
+    draw_run(run_.directory)  # RUN_DIR/figures/curves.png
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -10,8 +10,9 @@ from trainlab.diagnose.log import ProbeLog
 from trainlab.diagnose.lr_find import LRFind, lr_find
 from trainlab.diagnose.probes import Probes
 from trainlab.diagnose.rules import Evidence
+from trainlab.diagnose.tensorboard import TensorBoard
 from trainlab.diagnose.runner import CHECKS, Diagnosis, diagnose, run_checks, train_config
 
 __all__ = ["CHECKS", "FIXES", "RULES", "SEVERITIES", "Diagnosis", "Evidence", "Finding", "Hook", "Hooks", "LRFind",
-           "Layer", "ProbeLog", "Probes", "diagnose", "discover", "find", "gradcheck", "input_independent",
+           "Layer", "ProbeLog", "Probes", "TensorBoard", "diagnose", "discover", "find", "gradcheck", "input_independent",
            "l2_raises_loss", "loss_at_init", "lr_find", "overfit_small", "run_checks", "train_config"]

@@ -28,6 +28,7 @@ from trainlab.diagnose.lr_find import LRFind, lr_find as run_lr_find
 from trainlab.diagnose.probes import Probes
 from trainlab.diagnose.phases import EVAL_SAMPLES, EvalAt, StepProgress, not_run, sample
 from trainlab.diagnose.rules import Evidence
+from trainlab.diagnose.tensorboard import TensorBoard
 from trainlab.errors import ConfigError, DivergenceError
 from trainlab.train import losses
 from trainlab.train.callbacks import Callback
@@ -129,15 +130,17 @@ def chance_loss(ds: Dataset, loss_name: str) -> float:
 def diagnose(model: nn.Module, ds: Dataset, train: dict | None = None, steps: int = 300, every: int = 10,
              hist_every: int = 100, checks: bool = True, lr_find: bool = True, seed: int = 0,
              device: str = "cpu", callbacks: list[Callback] | None = None,
-             eval_samples: int | None = EVAL_SAMPLES, say=None) -> Diagnosis:
+             eval_samples: int | None = EVAL_SAMPLES, say=None, tensorboard=None) -> Diagnosis:
     """Check, sweep, train ``steps`` steps under ``Probes(every, hist_every)``, find.
     Every training runs on a copy: ``model`` itself is left as it was. ``say(text)`` hears
     each phase (checks, range test, training every 10%); ``eval_samples``: rows of each split
-    that evaluations use (None: whole splits)."""
+    that evaluations use (None: whole splits). ``tensorboard``: a folder: the probes also write
+    event files there while the run trains (``TensorBoard``)."""
     t0 = time.perf_counter()
     say = say or (lambda text: None)
     cfg = train_config(train, steps)
-    probes = Probes(every=every, hist_every=hist_every)  # checks its arguments before any work
+    probes = (TensorBoard(tensorboard, every=every, hist_every=hist_every) if tensorboard is not None
+              else Probes(every=every, hist_every=hist_every))  # checks its arguments before any work
     dev = resolve_device(device)
     loss_name = losses.resolve(cfg["loss"], ds.task)
     baseline = min(100, steps)

@@ -108,6 +108,7 @@ class Context:
     data: str | None
     device: str = "cpu"
     on_step: Callable[[str], None] | None = None
+    tensorboard: Any = None  # a folder: every train_seeds run writes TensorBoard events below it
     claims: list[Claim] = field(default_factory=list)
     tables: list[dict] = field(default_factory=list)
     records: dict = field(default_factory=dict)

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, Iterable
 
 import torch
@@ -25,7 +26,17 @@ def train_seeds(ctx: Context, spec: dict, dataset: Dataset, seeds: Iterable[int]
 
     kwargs.setdefault("device", ctx.device)
     kwargs.setdefault("progress", False)
-    return train_members(spec, dataset, list(ctx.seeds if seeds is None else seeds), **kwargs)
+    seeds = list(ctx.seeds if seeds is None else seeds)
+    if ctx.tensorboard is not None:  # --tensorboard: one folder per training, one run per seed in it
+        from trainlab.diagnose.tensorboard import TensorBoard, run_label
+
+        done = len(list(Path(ctx.tensorboard).glob("*"))) if Path(ctx.tensorboard).is_dir() else 0
+        where = Path(ctx.tensorboard) / run_label(done, spec)
+        lrs = (kwargs.get("hparams") or {}).get("lr")
+        labels = [f"lr-{lr:g}-seed-{s}" for lr, s in zip(lrs, seeds)] if lrs else None
+        kwargs["callbacks"] = list(kwargs.get("callbacks") or []) + [
+            TensorBoard(where, per_member=True, seeds=seeds, labels=labels)]
+    return train_members(spec, dataset, seeds, **kwargs)
 
 
 def member_curves(members, key: str = "loss") -> list[list[float]]:

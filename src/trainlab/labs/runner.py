@@ -51,7 +51,7 @@ def resolve_data(lab, size: str, data: str | None) -> str | None:
 
 
 def run_lab(name: str, size: str = "standard", seeds=None, data: str | None = None, device: str = "auto",
-            on_step: Callable[[str], None] | None = None, catch: bool = False) -> dict:
+            on_step: Callable[[str], None] | None = None, catch: bool = False, tensorboard=None) -> dict:
     """Run lab ``name`` and return its result dict (verdict ``pass`` only if every claim passed).
 
     ``catch=True`` (used by ``lectures``): a lab that crashes gives a ``fail`` result carrying the
@@ -60,7 +60,8 @@ def run_lab(name: str, size: str = "standard", seeds=None, data: str | None = No
     lab = LABS.lookup(name)()
     size = check_size(size)
     device = str(resolve_device(device))  # a bad or missing device fails now, not mid-lab
-    ctx = Context(lab, size, resolve_seeds(lab, size, seeds), resolve_data(lab, size, data), device, on_step)
+    ctx = Context(lab, size, resolve_seeds(lab, size, seeds), resolve_data(lab, size, data), device, on_step,
+                  tensorboard=tensorboard)
     ctx.note(lab.seed_note(ctx.seeds))
     error = None
     try:

@@ -159,54 +159,29 @@ def draw_all(d: dict, out: str | Path, shared_scale: bool = False) -> dict[str, 
 
 
 def tensorboard_available() -> bool:
-    try:
-        import tensorboard  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    from trainlab.diagnose.tensorboard import available
+
+    return available()
 
 
-def write_tensorboard(d: dict, logdir: str | Path) -> Path:
+def write_tensorboard(d: dict, logdir: str | Path, records: bool = True) -> Path:
     """Scalars (activation, gradient, update statistics per layer; the loss; the LR sweep) and
-    activation histograms as TensorBoard event files: ``tensorboard --logdir LOGDIR``."""
-    from torch.utils.tensorboard import SummaryWriter
+    activation histograms as TensorBoard event files: ``tensorboard --logdir LOGDIR``.
+    ``records=False``: the LR sweep only (the run's own events came from the ``TensorBoard``
+    callback while it trained)."""
+    from trainlab.diagnose.tensorboard import Events, write_record
 
     logdir = Path(logdir)
-    w = SummaryWriter(log_dir=str(logdir))
+    w = Events(logdir)
     try:
-        for r in d.get("probes", {}).get("records", []):
-            _tb_record(w, r)
+        for r in d.get("probes", {}).get("records", []) if records else []:
+            write_record(w, r)
+            w.write(r["step"])
         lf = d.get("lr_find") or {}
         for i, (lr, s) in enumerate(zip(lf.get("lrs", []), lf.get("smoothed", []))):
-            w.add_scalar("lr_find/smoothed_loss", s, i)
-            w.add_scalar("lr_find/lr", lr, i)
+            w.scalar("lr_find/smoothed_loss", s)
+            w.scalar("lr_find/lr", lr)
+            w.write(i)
     finally:
         w.close()
     return logdir
-
-
-def _tb_record(w, r: dict) -> None:
-    step = r["step"]
-    if r.get("loss") is not None:
-        w.add_scalar("loss", r["loss"], step)
-    for key, a in r["acts"].items():
-        for f in ("mean", "std", "dead", "saturated"):
-            if a.get(f) is not None:
-                w.add_scalar(f"activations/{key}/{f}", a[f], step)
-    for name, p in r["params"].items():
-        for f, tag in (("grad_norm", "gradients"), ("grad_rel", "gradients"), ("update_ratio", "updates"),
-                       ("weight_std", "weights")):
-            if p.get(f) is not None:
-                w.add_scalar(f"{tag}/{name}/{f}", p[f], step)
-    for key, counts in (r.get("hist") or {}).items():
-        a = r["acts"].get(key, {})
-        lo, hi = _num(a.get("min")), _num(a.get("max"))
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            continue
-        counts = np.asarray(counts, dtype=float)
-        n = counts.sum()
-        mean, std = _num(a.get("mean")), _num(a.get("std"))
-        edges = np.linspace(lo, hi if hi > lo else lo + 1e-12, len(counts) + 1)
-        w.add_histogram_raw(f"activations/{key}", min=lo, max=hi, num=int(n), sum=mean * n,
-                            sum_squares=(std ** 2 + mean ** 2) * n, bucket_limits=edges[1:].tolist(),
-                            bucket_counts=counts.tolist(), global_step=step)

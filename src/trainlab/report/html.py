@@ -13,8 +13,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+from trainlab.report import fonts
+
 CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans KR',sans-serif;max-width:1100px;
+body{font-family:'trainlab-ko',system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans KR',sans-serif;max-width:1100px;
 margin:2rem auto;padding:0 1rem;color:#1d1d1f;line-height:1.45}
 h1{margin-bottom:.2rem} .sub{color:#555;margin-top:0}
 table{border-collapse:collapse;margin:.6rem 0 1rem;font-size:.92rem}
@@ -44,7 +46,7 @@ def render(report: dict, root: str | Path) -> str:
              _header(report), _verdict_table(labs)]
     parts += [_lab_section(r, root) for r in labs]
     parts.append("</body></html>")
-    return "\n".join(parts)
+    return fonts.embed("\n".join(parts))  # the Korean quotes' glyphs, so they render without a CJK font
 
 
 def _header(report: dict) -> str:

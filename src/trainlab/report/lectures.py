@@ -1,6 +1,7 @@
 """The main job: run labs, draw their figures, and write the report.
 
-    OUT/report.html        one self-contained page (figures embedded)
+    OUT/report.html        one self-contained page (figures embedded); ``trainlab lab run`` writes
+                           one too, for its one lab (the same renderer)
     OUT/results.json       every lab's result (the lab JSON schema), plus size, time, environment
     OUT/<lab>/*.png        the figures, also as files
     OUT/<lab>/result.json  each lab's result as soon as it finishes (a killed run keeps the done ones)
@@ -28,17 +29,34 @@ Say = Callable[[str], None]
 
 
 def run_one(name: str, out: str | Path, size: str = "standard", seeds=None, data: str | None = None,
-            device: str = "cpu", say: Say | None = None) -> dict:
-    """Run one lab, draw its figures into ``out`` and write ``out/result.json``."""
+            device: str = "cpu", say: Say | None = None, tensorboard: bool = False) -> dict:
+    """Run one lab, draw its figures into ``out`` and write ``out/result.json`` and
+    ``out/report.html`` (and TensorBoard events to ``out/tensorboard`` with ``tensorboard``)."""
     out = Path(out)
-    result = run_lab(name, size=size, seeds=seeds, data=data, device=device, on_step=say)
+    result = run_lab(name, size=size, seeds=seeds, data=data, device=device, on_step=say,
+                     tensorboard=out / "tensorboard" if tensorboard else None)
     draw_lab(result, out)
     write_json(out / "result.json", result)
+    write_page(lab_page(result), out)
     return result
 
 
+def lab_page(result: dict) -> dict:
+    """The report dict of one lab's page (``trainlab lab run`` writes it as report.html)."""
+    return {"title": f"trainlab lab {result['lab']}: {result['title']}", "size": result.get("size", ""),
+            "created": datetime.now().strftime("%Y-%m-%d %H:%M"), "seconds": result.get("seconds", 0),
+            "environment": result.get("environment", {}), "labs": [result]}
+
+
+def write_page(report: dict, out: str | Path) -> Path:
+    """``OUT/report.html`` rendered from ``report`` (figure paths relative to ``out``)."""
+    page = html.render(report, out)
+    atomic_write(Path(out) / "report.html", lambda fh: fh.write(page.encode("utf-8")))
+    return Path(out) / "report.html"
+
+
 def lectures(out: str | Path, size: str = "standard", names: Iterable[str] | None = None, seeds=None,
-             device: str = "cpu", say: Say | None = None) -> dict:
+             device: str = "cpu", say: Say | None = None, tensorboard: bool = False) -> dict:
     """Run every lab (or ``names``) and write the report; returns the report dict."""
     out = Path(out)
     names = list(names) if names is not None else LABS.names()
@@ -51,7 +69,8 @@ def lectures(out: str | Path, size: str = "standard", names: Iterable[str] | Non
         prefix = f"[{i}/{len(names)}] {name}"
         say(f"{prefix}: starting")
         result = run_lab(name, size=size, seeds=seeds, device=device, catch=True,
-                         on_step=lambda text, p=prefix: say(f"{p}: {text}"))
+                         on_step=lambda text, p=prefix: say(f"{p}: {text}"),
+                         tensorboard=out / name / "tensorboard" if tensorboard else None)
         draw_lab(result, out / name)
         result["figures"] = [f"{name}/{p}" for p in result["figures"]]
         result["captions"] = {f"{name}/{p}": c for p, c in result["captions"].items()}
@@ -71,8 +90,7 @@ def write_report(results: list[dict], out: str | Path, size: str, seconds: float
               "environment": {"torch": torch.__version__, "threads": torch.get_num_threads(), "device": device},
               "verdicts": {r["lab"]: r["verdict"] for r in results}, "labs": results}
     write_json(out / "results.json", report)
-    page = html.render(report, out)
-    atomic_write(out / "report.html", lambda fh: fh.write(page.encode("utf-8")))
+    write_page(report, out)
     return report
 
 

@@ -20,6 +20,7 @@ import torch
 
 from trainlab.atomic import atomic_write
 from trainlab.errors import ConfigError, DivergenceError
+from trainlab.registry import Registry
 from trainlab.safe_io import read_jsonl
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,6 +28,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 EVENTS = ("on_fit_start", "on_epoch_start", "on_batch_start", "on_after_backward", "on_step_end",
           "on_epoch_end", "on_fit_end", "on_exception")
+
+
+# Callbacks a spec switches on by a ``train`` key (``train.tensorboard: true``), registered by
+# the layer that owns them (``trainlab.diagnose`` registers ``tensorboard``): name ->
+# ``factory(run_directory, spec) -> Callback``. ``trainlab.train.run`` adds them to a run.
+SPEC_CALLBACKS = Registry("spec callback")
 
 
 class Callback:

@@ -29,6 +29,7 @@ class TrainConfig:
     log_every: Optional[int] = None  # steps between logged metrics; None: every epoch, at most ~100 points per run
     checkpoint_every: Optional[int] = None  # steps; None: at every logged step
     eval_batch_size: int = 4096
+    tensorboard: bool = False  # write TensorBoard event files to RUN_DIR/tensorboard while training
 
     def __post_init__(self):
         check_dataclass(self, "train")

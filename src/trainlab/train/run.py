@@ -5,6 +5,7 @@
     RUN_DIR/checkpoints/last.pt
     RUN_DIR/result.json      final metrics, steps, epochs, seconds
     RUN_DIR/preprocess.pt    the data preprocessing fitted on train, when the spec has one
+    RUN_DIR/tensorboard/     event files, with ``train.tensorboard: true``
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from trainlab.nn.spec import Network, build, count_parameters
 from trainlab.safe_io import user_path, writable_dir
 from trainlab.train import checkpoint as ckpt
 from trainlab.train import losses, run_dir
-from trainlab.train.callbacks import Callback, MetricsLogger, ProgressBar
+from trainlab.train.callbacks import SPEC_CALLBACKS, Callback, MetricsLogger, ProgressBar
 from trainlab.train.trainer import Trainer, seed_everything
 
 
@@ -111,11 +112,24 @@ def resume(directory: str | Path, progress: bool | None = None,
     return _fit(directory, spec, dataset, model, trainer)
 
 
+def spec_callbacks(directory: Path, spec: dict) -> list[Callback]:
+    """The callbacks the spec switches on (``train.tensorboard: true``), from ``SPEC_CALLBACKS``."""
+    out = []
+    for key in ("tensorboard",):
+        if spec["train"].get(key):
+            if key not in SPEC_CALLBACKS:
+                raise ConfigError(f"train.{key}: its callback is registered by trainlab.diagnose; "
+                                  f"import trainlab.diagnose first (the trainlab command does)")
+            out.append(SPEC_CALLBACKS.lookup(key)(directory, spec))
+    return out
+
+
 def _trainer(directory: Path, spec: dict, dataset, model: Network, progress: bool | None,
              callbacks: list[Callback] | None) -> Trainer:
     """The run's Trainer (its optimizer, loss and early stopping checked); writes nothing."""
     cbs = [MetricsLogger(directory / "metrics.jsonl"), ProgressBar(enabled=progress),
            ckpt.Checkpointer(directory / "checkpoints", every=spec["train"]["checkpoint_every"])]
+    cbs += spec_callbacks(directory, spec)
     return Trainer(model, spec["train"], task=dataset.task, callbacks=cbs + list(callbacks or []),
                    device=spec["device"], seed=spec["seed"])
 

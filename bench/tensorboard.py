@@ -1,0 +1,104 @@
+"""Cost of the TensorBoard callback against the diagnostics probes it reuses.
+
+Three cases on the same model, data, seed and Trainer: ``unwatched``; ``probes`` (``Probes`` at
+a cadence); ``tensorboard`` (``TensorBoard``, a ``Probes`` subclass, at the SAME cadence, also
+writing the scalars at every logged step, weight and gradient histograms at the histogram steps,
+and the traced graph once; ``tensorboard_no_graph`` without the graph, to show its one-time
+cost apart). Two models: the lecture's 10x10 sigmoid XOR net (full batch, probes
+every 10 steps, histograms every 100) and the MNIST-size MLP of bench/probe_overhead.py
+(784-512x4-10, batch 100; the same cadence).
+
+Prints JSON {"cases": [...]}: per model and case the median seconds, ``ratio`` to unwatched and
+``vs_probes`` (tensorboard / probes), each the median over repeats of per-repeat ratios (cases run
+back to back in rotating order, so load from other processes hits both sides alike).
+Target: ``vs_probes`` <= 1.05 (the callback costs no more than the probes plus writing).
+Usage: python bench/tensorboard.py [--repeats N] [--quick]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # this file must not shadow the tensorboard package
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import torch  # noqa: E402
+
+from trainlab import data as datasets  # noqa: E402
+from trainlab.data import Split  # noqa: E402
+from trainlab.diagnose import Probes, TensorBoard  # noqa: E402
+from trainlab.nn import build  # noqa: E402
+from trainlab.train import Trainer  # noqa: E402
+
+CADENCE = {"every": 10, "hist_every": 100}
+MODELS = {
+    "xor_10x10_sigmoid": {"spec": {"mlp": {"hidden": [10] * 10, "activation": "sigmoid",
+                                           "init": {"uniform": {"low": -1.0, "high": 1.0}}}},
+                          "cfg": {"loss": "binary_cross_entropy", "optimizer": "sgd", "lr": 0.1},
+                          "steps": 2000, "quick_steps": 300},
+    "mlp_784_512x4_10": {"spec": {"mlp": {"hidden": [512] * 4, "activation": "relu", "init": "he_normal"}},
+                         "cfg": {"loss": "cross_entropy", "optimizer": "adam", "lr": 1e-3, "batch_size": 100},
+                         "steps": 200, "quick_steps": 30},
+}
+CASES = ("unwatched", "probes", "tensorboard", "tensorboard_no_graph")
+
+
+def data(model: str) -> tuple[Split, Split, tuple, int]:
+    if model.startswith("xor"):
+        ds = datasets.load("xor")
+        return ds.train, ds.val, ds.input_shape, 1
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(10_000, 784, generator=g), torch.randint(0, 10, (10_000,), generator=g)
+    return Split(x, y), Split(x[:1000], y[:1000]), (784,), 10
+
+
+def run(model: str, case: str, steps: int, splits) -> float:
+    train, val, shape, n_out = splits
+    m = MODELS[model]
+    torch.manual_seed(0)
+    net = build(m["spec"], shape, n_out)
+    with tempfile.TemporaryDirectory() as logdir:
+        cbs = {"unwatched": [], "probes": [Probes(**CADENCE)],
+               "tensorboard": [TensorBoard(logdir, **CADENCE)],
+               "tensorboard_no_graph": [TensorBoard(logdir, graph=False, **CADENCE)]}[case]
+        t = Trainer(net, {**m["cfg"], "steps": steps}, device="cpu", seed=0, callbacks=cbs)
+        t0 = time.perf_counter()
+        t.fit(train, val)
+        return time.perf_counter() - t0  # includes closing (flushing) the event files
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=9)
+    ap.add_argument("--quick", action="store_true", help="3 repeats of a few steps, for a smoke run")
+    args = ap.parse_args()
+    repeats = 3 if args.quick else args.repeats
+    out = []
+    for model, m in MODELS.items():
+        steps, splits = m["quick_steps" if args.quick else "steps"], data(model)
+        for case in CASES:  # warm-up
+            run(model, case, steps, splits)
+        times: dict[str, list[float]] = {c: [] for c in CASES}
+        for r in range(repeats):
+            for i in range(len(CASES)):
+                case = CASES[(i + r) % len(CASES)]
+                times[case].append(run(model, case, steps, splits))
+        base, probes = times["unwatched"], times["probes"]
+        for c in CASES:
+            out.append({"model": model, "case": c, "steps": steps, "seconds": round(statistics.median(times[c]), 4),
+                        "ratio": round(statistics.median(t / b for t, b in zip(times[c], base)), 3),
+                        "vs_probes": round(statistics.median(t / p for t, p in zip(times[c], probes)), 3),
+                        "vs_probes_of_minimums": round(min(times[c]) / min(probes), 3)})
+    print(json.dumps({"cadence": CADENCE, "repeats": repeats, "threads": torch.get_num_threads(),
+                      "torch": torch.__version__, "cases": out}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
