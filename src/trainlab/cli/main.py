@@ -12,10 +12,12 @@ import sys
 from trainlab import __version__
 from trainlab.cli import (check_cmd, data_cmd, diagnose_cmd, ensemble_cmd, lab_cmd, lectures_cmd, list_cmd,
                           lr_find_cmd, train_cmd)
+from trainlab.cli import playground_cmd
 from trainlab.errors import ConfigError, DivergenceError
 
 # each module: NAME, HELP, add_arguments(parser), run(args) -> int
-COMMANDS = (lectures_cmd, lab_cmd, train_cmd, list_cmd, data_cmd, ensemble_cmd, diagnose_cmd, check_cmd, lr_find_cmd)
+COMMANDS = (lectures_cmd, lab_cmd, train_cmd, list_cmd, data_cmd, ensemble_cmd, diagnose_cmd, check_cmd, lr_find_cmd,
+            playground_cmd)
 
 
 class Parser(argparse.ArgumentParser):

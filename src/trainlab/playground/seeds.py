@@ -1,0 +1,58 @@
+"""Seeds side by side: the page's net trained from 8 seeds as ONE stacked computation
+(``trainlab.ensemble.train_members``): how often does this setup work?"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+
+from trainlab.data.base import Dataset, Split
+from trainlab.ensemble import train_members
+from trainlab.playground import specs
+from trainlab.playground.frames import to_b64, to_bytes
+
+N_SEEDS = 8
+THUMB = 40  # each member's output map: THUMB x THUMB
+
+
+def _thumb_grid(bounds: tuple[float, float]) -> torch.Tensor:
+    lo, hi = bounds
+    c = lo + (torch.arange(THUMB, dtype=torch.float32) + 0.5) * (hi - lo) / THUMB
+    return torch.stack(torch.meshgrid(c.flip(0), c, indexing="ij")[::-1], dim=-1).reshape(-1, 2)
+
+
+def run_seeds(session, steps: int) -> dict:
+    """Train seeds state.seed .. +7 of the page's setup for ``steps`` steps; per member the
+    final train/test loss and accuracy and a small output map. Runs in a worker thread: it reads
+    the session's tensors (never written after a reset) and builds its own models."""
+    st, pts = session.state, session.points
+    ds = Dataset("playground", Split(session.x_train, pts.y_train), Split(session.x_test, pts.y_test),
+                 Split(session.x_test, pts.y_test), pts.n_classes)
+    spec = {"seed": st["seed"], "device": "cpu", "model": specs.model_spec(st)[0],
+            "train": {**specs.train_spec(st, pts.task, steps), "log_every": max(1, steps // 50)}}
+    start = time.perf_counter()
+    members = train_members(spec, ds, k=N_SEEDS, val=len(pts.x_test) > 0)
+    seconds = time.perf_counter() - start
+    tr, te = members.evaluate(ds.train), members.evaluate(ds.test) if len(pts.x_test) else None
+    x = pts.features.transform(_thumb_grid(pts.bounds))
+    out = members.outputs(x)  # (K, THUMB*THUMB, n_out)
+    maps = []
+    for k in range(members.k):
+        o = out[k]
+        if pts.task == "regression":
+            v = (o[:, 0] + 1) / 2
+        elif o.shape[1] == 1:
+            v = torch.sigmoid(o[:, 0]) if session.loss_name == "binary_cross_entropy" else o[:, 0]
+        else:
+            v = torch.softmax(o, 1).max(1).values if o.shape[1] > 2 else torch.softmax(o, 1)[:, 1]
+        maps.append(to_b64(to_bytes(v)))
+
+    def clean(values):
+        return [None if v is None or not math.isfinite(v) else round(float(v), 4) for v in values]
+
+    return {"type": "seeds", "mode": members.mode, "note": members.note, "steps": steps, "seconds": round(seconds, 2),
+            "seeds": list(members.seeds), "train_loss": clean(tr["loss"]),
+            "train_accuracy": clean(tr.get("accuracy", [None] * members.k)),
+            "test_loss": clean(te["loss"]) if te else None, "size": THUMB, "maps": maps}
