@@ -16,7 +16,12 @@ pytestmark = pytest.mark.slow
 
 
 def _wait(page, condition: str, timeout_s: float = 20) -> None:
-    page.wait_for_function(condition, timeout=timeout_s * 1000)
+    try:
+        page.wait_for_function(condition, timeout=timeout_s * 1000)
+    except Exception as e:  # say what the page saw
+        seen = page.evaluate("({errors: pg.errors, state: pg.state && {dataset: pg.state.dataset, "
+                             "points: pg.state.points.length}, step: pg.last && pg.last.step})")
+        raise AssertionError(f"waited {timeout_s} s for {condition}; the page: {seen}") from e
 
 
 def _click(page, selector: str, condition: str) -> None:
@@ -51,7 +56,7 @@ def _play_until(page, condition: str, timeout_s: float) -> None:
 
 def test_deep_xor_story(server, browser, tmp_path):
     page = _open(browser, server)
-    _click(page, "#ds-xor", "pg.state.dataset === 'xor' && pg.points.train.length > 0")
+    _click(page, "#ds-xor", "pg.state.dataset === 'xor' && pg.points.dataset === 'xor'")
     # widen the two hidden layers to 8 units, then stack copies: 10 hidden layers x 8 units
     for i, clicks in ((0, 4), (1, 6)):
         for _ in range(clicks):
@@ -89,7 +94,8 @@ def test_deep_xor_story(server, browser, tmp_path):
     _wait(page, "pg.last.train_loss !== null && pg.last.train_loss < 0.1", 120)
     page.click("#play")
     _wait(page, "pg.last.playing === false")
-    assert page.evaluate("pg.last.train_loss") < 0.1
+    # (SGD on batches of 10 is noisy: the loss may rise again after the frame that showed < 0.1)
+    assert any(train < 0.1 for _, train, _ in page.evaluate("pg.last.history"))
     screenshot(page, "deep-xor-relu-he")
 
     # export: a spec that `trainlab train` accepts
@@ -126,15 +132,16 @@ def test_own_points_csv_and_seeds(server, browser, tmp_path):
     screenshot(page, "seeds-deep-sigmoid")
 
     # a click on the picture adds a point (the data set becomes the page's own points)
-    _click(page, "#ds-gauss", "pg.state.dataset === 'gauss' && pg.points.train.length > 0")
+    _click(page, "#ds-gauss", "pg.state.dataset === 'gauss' && pg.points.dataset === 'gauss'")
     n = page.evaluate("pg.points.train.length + pg.points.test.length")
     page.select_option("#click-class", "1")
     box = page.locator("#output").bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.1)
+    page.locator("#output").click(position={"x": box["width"] * 0.9, "y": box["height"] * 0.1})
     _wait(page, f"pg.state.dataset === 'custom' && pg.state.points.length === {n + 1}")
     assert page.evaluate("pg.state.points[pg.state.points.length - 1][2]") == 1
 
     # a CSV with three classes: parsed as data on the server, softmax output, three-colour map
+    _select(page, "#preset", "spiral_relu_bn", "pg.state.optimizer === 'adam' && pg.state.layers[0].batchnorm")
     rows = ["x1,x2,label"] + [f"{x},{y},{c}" for c, (cx, cy) in enumerate([(-3, -3), (3, -3), (0, 3)])
                               for x, y in [(cx - 0.5, cy), (cx + 0.5, cy), (cx, cy + 0.5), (cx, cy - 0.5)]]
     (tmp_path / "three.csv").write_text("\n".join(rows))

@@ -20,7 +20,7 @@ from trainlab.nn.layers import Residual
 GRID = 100  # output heatmap: GRID x GRID pixels
 NEURON_EVERY = 5  # neuron heatmaps: every 5th pixel -> 20 x 20
 HISTORY_MAX = 400  # loss-curve points kept (halved when full)
-FINDINGS_EVERY_S = 0.5
+FINDINGS_EVERY_S = 1.0
 # the rules that read the probe log alone (the run-level ones need a finished run's summary)
 LOG_RULES = ["vanishing_gradient", "exploding_gradient", "dead_units", "saturated_units",
              "collapsing_activations", "exploding_activations", "symmetric_units", "nonfinite"]
@@ -118,7 +118,7 @@ def _num(v) -> float | None:
 
 
 def diagnostics(session) -> dict:
-    """The latest probe record as rows for the page, and the findings (re-run every 0.5 s)."""
+    """The latest probe record as rows for the page, and the findings (re-run every second)."""
     log = session.probes.log
     rec = log.records[-1] if log.records else None
     rows, acts = [], []

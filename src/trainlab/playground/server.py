@@ -2,9 +2,11 @@
 WebSocket per page (``/ws``), over which the page sends its controls and receives frames.
 
 Per connection: one ``Session`` (its own model); messages are read by one task into a bounded
-queue and handled one at a time between training chunks, so a change reaches the next frame
-without waiting for a long computation; training runs at most ``steps_per_s`` steps a second
-and frames at most ``frames_per_s``; the 8-seed run goes to a worker thread, one at a time.
+queue and handled one at a time between training chunks. A chunk (training steps, then the
+frame) runs in a worker thread so the event loop keeps reading; a message that arrives ends the
+chunk after its current step, so a change reaches the page in about one frame's time. Training
+runs at most ``steps_per_s`` steps a second and frames at most ``frames_per_s``; the 8-seed run
+goes to a worker thread too, one at a time per page.
 Every message is checked by ``schema.parse``; a bad one gets an ``error`` event and the page
 keeps its session.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from pathlib import Path
 
@@ -62,6 +65,7 @@ class Connection:
         self.session = Session()
         self.seeds_task: asyncio.Task | None = None
         self.fps = schema.LIMITS["frames_per_s"]
+        self.interrupt = threading.Event()  # set when a message waits: the training chunk ends early
 
     async def send(self, msg: dict) -> None:
         await self.ws.send_json(msg)
@@ -74,6 +78,7 @@ class Connection:
                     break
                 text = msg.get("text")
                 await self.queue.put(text if text is not None else msg.get("bytes", b""))
+                self.interrupt.set()  # after the put: a chunk that cleared the flag then sees the queue
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
@@ -111,10 +116,16 @@ class Connection:
                 await self._handle(item)
                 continue
             started = time.perf_counter()
-            s.step(max_steps, budget_s=step_budget(self.fps))
-            await self.send(frame(s))
+            await self.send(await asyncio.to_thread(self._chunk, max_steps))
             # pace: at most fps frames (and so at most steps_per_s steps) a second
             await asyncio.sleep(max(0.0, 1.0 / self.fps - (time.perf_counter() - started)))
+
+    def _chunk(self, max_steps: int) -> dict:
+        """Train until the frame is due (or a message arrives), then draw the frame."""
+        self.interrupt.clear()
+        if self.queue.empty():
+            self.session.step(max_steps, budget_s=step_budget(self.fps), stop=self.interrupt.is_set)
+        return frame(self.session)
 
     async def _handle(self, text) -> None:
         try:
@@ -130,7 +141,7 @@ class Connection:
 
     async def _send_all(self) -> None:
         await self.send({"type": "state", "state": self.session.state})
-        await self.send(self.session.points.to_page())
+        await self.send({**self.session.points.to_page(), "dataset": self.session.state["dataset"]})
         await self.send(frame(self.session))
 
     # ---- message handlers ---------------------------------------------------------------------
@@ -166,7 +177,10 @@ class Connection:
 
     async def _on_csv(self, msg) -> None:
         rows = page_points.parse_csv(msg["text"])
-        self.session.apply({"dataset": "custom", "points": rows})
+        changes = {"dataset": "custom", "points": rows}
+        if len({r[2] for r in rows}) > 2 and self.session.state["loss"] == "binary_cross_entropy":
+            changes["loss"] = "auto"  # more than two classes: softmax (the file decides, not the old menu)
+        self.session.apply(changes)
         await self._send_all()
 
     async def _on_ping(self, msg) -> None:

@@ -19,14 +19,14 @@ from trainlab.errors import ConfigError
 from trainlab.nn.spec import build as build_network
 from trainlab.playground import points as page_points
 from trainlab.playground import specs
-from trainlab.playground.schema import LIMITS, OPTIMIZER_FIELDS, default_state, merge
+from trainlab.playground.schema import LIMITS, OPTIMIZER_FIELDS, check_changes, default_state, merge
 from trainlab.train import losses, optim, schedules
 from trainlab.train.trainer import seed_everything
 
-DIAG_EVERY = 10  # steps between probe samples
+DIAG_EVERY = 20  # steps between probe samples (a sampled step costs several plain ones)
 LOG_FIRST, LOG_KEEP = 20, 60  # probe records kept: the first ones (the net at init: where a gradient
 # vanishes before a stuck net's output gradient dies too) and the latest; the rules read medians
-HIST_EVERY = 50  # steps between the probes' slow statistics (row spread: symmetric units)
+HIST_EVERY = 200  # steps between the probes' slow statistics (row spread: symmetric units)
 SCHEDULE_STEPS = 10_000  # the horizon of decaying schedules in an open-ended session
 
 
@@ -74,8 +74,10 @@ class Session:
         self.weights = [p for p in self.model.parameters() if p.ndim >= 2]
 
     def apply(self, changes: dict) -> str:
-        """Apply checked changes; returns ``reset`` (model rebuilt) or ``optimizer`` (weights kept).
-        A change that cannot be built raises ConfigError and leaves the session unchanged."""
+        """Apply changes (checked here too); returns ``reset`` (model rebuilt) or ``optimizer``
+        (weights kept). A change that cannot be built raises ConfigError and leaves the session
+        unchanged."""
+        changes = check_changes(changes)
         new = merge(self.state, changes)
         structural = any(k not in OPTIMIZER_FIELDS and new[k] != self.state[k] for k in changes)
         old = self.state
@@ -101,9 +103,9 @@ class Session:
         self.batch_i += 1
         return xb, yb
 
-    def step(self, n: int = 1, budget_s: float | None = None) -> int:
-        """Up to ``n`` optimizer steps (fewer if ``budget_s`` seconds run out or the loss turns
-        non-finite); returns how many ran."""
+    def step(self, n: int = 1, budget_s: float | None = None, stop=None) -> int:
+        """Up to ``n`` optimizer steps (fewer if ``budget_s`` seconds run out, ``stop()`` turns
+        true, or the loss turns non-finite); returns how many ran."""
         if self.diverged:
             return 0
         start, done = time.perf_counter(), 0
@@ -131,10 +133,10 @@ class Session:
             self.step_count = s
             done += 1
             if not math.isfinite(float(loss.detach())):
-                self.diverged = f"the loss became {float(loss)} by step {s} (lr {self.state['lr']:g}): lower it"
+                self.diverged = f"the loss became {float(loss.detach())} by step {s} (lr {self.state['lr']:g}): lower it"
                 self.playing = False
                 break
-            if budget_s is not None and time.perf_counter() - start > budget_s:
+            if (budget_s is not None and time.perf_counter() - start > budget_s) or (stop is not None and stop()):
                 break
         return done
 

@@ -250,7 +250,7 @@ function connect() {
         catch (e) { showError("the state in the URL is not readable: " + e.message); }
       }
     } else if (m.type === "state") { pg.state = m.state; renderControls(m.state); }
-    else if (m.type === "data") { pg.points = m; }
+    else if (m.type === "data") { pg.points = m; $("seeds-out").innerHTML = ""; $("export-out").hidden = true; }
     else if (m.type === "frame") onFrame(m);
     else if (m.type === "error") showError(m.message);
     else if (m.type === "export") onExport(m);

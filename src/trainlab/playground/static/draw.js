@@ -67,7 +67,7 @@ function drawCurve(canvas, history) {
   if (history.length < 2) return;
   let top = 0;
   for (const [, a, b] of history) top = Math.max(top, a || 0, b || 0);
-  top = top || 1;
+  top = (top || 1) * 1.1;
   const s0 = history[0][0], s1 = history[history.length - 1][0] || 1;
   for (const [idx, colour] of [[1, "#999"], [2, "#222"]]) {
     g.beginPath();

@@ -1,0 +1,52 @@
+"""The app in-process (Starlette's test client): the page, the WebSocket conversation, and the
+warning for a non-loopback address."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from trainlab.playground import create_app, serve
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app()) as c:
+        yield c
+
+
+def test_page_and_assets_are_served_locally(client):
+    html = client.get("/").text
+    assert "<canvas id=\"output\"" in html and "http" not in html.replace("http-equiv", "")  # no CDN
+    for asset in ("app.js", "draw.js", "style.css"):
+        assert client.get(f"/static/{asset}").status_code == 200
+
+
+def test_conversation(client):
+    with client.websocket_connect("/ws") as ws:
+        hello = ws.receive_json()
+        assert hello["type"] == "hello" and "xor_deep_sigmoid" in hello["presets"]
+        assert [ws.receive_json()["type"] for _ in range(3)] == ["state", "data", "frame"]
+        ws.send_json({"type": "step", "n": 25})
+        assert ws.receive_json()["step"] == 25
+        ws.send_json({"type": "set", "state": {"lr": 11}})
+        err = ws.receive_json()
+        assert err["type"] == "error" and "state.lr" in err["message"]
+        ws.send_json({"type": "set", "state": {"dataset": "gauss"}})
+        assert [ws.receive_json()["type"] for _ in range(3)] == ["state", "data", "frame"]
+        ws.send_json({"type": "export"})
+        assert ws.receive_json()["spec"]["data"]["name"] == "gauss"
+        ws.send_json({"type": "seeds", "steps": 20})
+        assert ws.receive_json()["type"] == "seeds_started"
+        seeds = ws.receive_json()
+        assert seeds["type"] == "seeds" and seeds["mode"] == "stacked" and len(seeds["train_loss"]) == 8
+
+
+def test_warning_when_not_loopback(monkeypatch, capsys):
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    serve("0.0.0.0", 8123)
+    serve("127.0.0.1", 8124)
+    err = capsys.readouterr().err
+    assert err.count("warning: the playground listens on 0.0.0.0") == 1
+    assert [c["host"] for c in calls] == ["0.0.0.0", "127.0.0.1"]
