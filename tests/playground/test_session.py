@@ -12,6 +12,7 @@ from trainlab.playground import Session, preset_states
 from trainlab.playground.frames import GRID, frame
 from trainlab.playground.points import parse_csv
 from trainlab.playground.specs import export
+from trainlab.train.run import train
 from trainlab.train.spec import resolve
 
 
@@ -30,6 +31,7 @@ def test_spiral_tanh_learns_and_the_frame_has_every_picture():
     assert f["train_loss"] < 0.8 * start and f["step"] == 300
     assert f["output"]["kind"] == "binary" and f["output"]["size"] == GRID
     assert len(f["neurons"]) == 3 and all(len(n["scale"]) == 8 for n in f["neurons"])
+    assert len(f["inputs"]["scale"]) == 4  # a map per input feature
     assert [len(w) for w in f["weights"]] == [8, 8, 8, 1] and len(f["weights"][0][0]) == 4
     rows = f["diagnostics"]["layers"]
     assert len(rows) == 4 and all(r["grad_norm"] > 0 for r in rows)
@@ -105,7 +107,22 @@ def test_export_is_a_spec_trainlab_accepts():
     assert spec["data"]["preprocess"] == {"features": {"use": ["x1", "x2", "x1_x2"]}}
     assert spec["train"]["weight_decay"] == 0.001 and spec["train"]["schedule"] == "cosine"
     assert out["command"] == "trainlab train playground.yaml"
-    assert any("60/20/20" in n for n in out["notes"])
+    assert any("60/20/20" in n for n in out["notes"]) and any("10,000 steps" in n for n in out["notes"])
+
+
+def test_exported_spec_trains_in_trainlab(tmp_path):
+    """Every per-layer choice at once: the export builds and trains through trainlab.train."""
+    layers = [{"units": 6, "activation": "maxout", "init": "lsuv", "batchnorm": True},
+              {"units": 5, "activation": "elu", "init": "orthogonal", "dropout": 0.2, "residual": True},
+              {"units": 5, "activation": "tanh", "init": "normal_small", "residual": True}]
+    s = session(dataset="reg_gauss", features=["x1", "x2", "x1_sq", "x2_sq"], layers=layers, output_init="lecun",
+                optimizer="momentum", lr=0.01, schedule="warmup")
+    s.step(30)
+    run = train(resolve(yaml.safe_load(export(s.state, s.points.task, 30)["yaml"])), out=tmp_path / "run",
+                progress=False)
+    assert run.result["steps"] == 30 and math.isfinite(run.result["final"]["train_loss"])
+    page_params = sum(p.numel() for p in s.model.parameters())
+    assert page_params == sum(p.numel() for p in run.model.parameters())
 
 
 def test_csv_is_parsed_as_data():

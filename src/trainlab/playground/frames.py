@@ -8,6 +8,7 @@ a frame stays small enough for 20+ frames a second over a local WebSocket.
 from __future__ import annotations
 
 import base64
+import functools
 import math
 import time
 
@@ -35,13 +36,22 @@ def to_bytes(v: torch.Tensor) -> torch.Tensor:
     return (v.clamp(0, 1) * 255).round()
 
 
-def grid(bounds: tuple[float, float]) -> torch.Tensor:
-    """(GRID*GRID, 2) raw points, row-major from the top-left corner (x1 right, x2 up)."""
+@functools.lru_cache(maxsize=16)
+def grid(bounds: tuple[float, float], size: int = GRID) -> torch.Tensor:
+    """(size*size, 2) raw points at pixel centres, row-major from the top-left corner (x1 to the
+    right, x2 up). Cached: read-only."""
     lo, hi = bounds
-    step = (hi - lo) / GRID
-    xs = lo + (torch.arange(GRID, dtype=torch.float32) + 0.5) * step
-    ys = hi - (torch.arange(GRID, dtype=torch.float32) + 0.5) * step
-    return torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1).reshape(-1, 2)
+    c = lo + (torch.arange(size, dtype=torch.float32) + 0.5) * (hi - lo) / size
+    return torch.stack(torch.meshgrid(c.flip(0), c, indexing="ij")[::-1], dim=-1).reshape(-1, 2)
+
+
+def _maps(h: torch.Tensor) -> dict:
+    """(GRID*GRID, units) values -> every NEURON_EVERY-th pixel, each unit scaled by its own
+    largest magnitude to [-1, 1], as bytes: ``{"size", "scale", "data"}``."""
+    h = h.reshape(GRID, GRID, -1)[::NEURON_EVERY, ::NEURON_EVERY].permute(2, 0, 1)  # (units, 20, 20)
+    scale = h.abs().amax(dim=(1, 2), keepdim=True).clamp_min(1e-12)
+    return {"size": h.shape[1], "scale": [float(f"{v:.3g}") for v in scale.flatten().tolist()],
+            "data": to_b64(to_bytes((h / scale + 1) / 2))}
 
 
 def _main_linear(module: nn.Module) -> nn.Linear | None:
@@ -72,27 +82,18 @@ def _weights(session) -> list[list[list[float]]]:
 
 
 @torch.no_grad()
-def _pictures(session) -> tuple[dict, list[dict]]:
-    """The output map and each hidden layer's neuron maps, from one pass over the grid."""
+def _pictures(session) -> tuple[dict, dict, list[dict]]:
+    """The output map, the input features' maps and each hidden layer's neuron maps, from one
+    pass over the grid."""
     pts = session.points
-    key = tuple(pts.bounds)
-    if getattr(session, "_grid_key", None) != key:
-        session._grid_key, session._grid = key, grid(pts.bounds)
-    x = pts.features.transform(session._grid)
+    x = inputs = pts.features.transform(grid(tuple(pts.bounds)))
     session.model.eval()
     ends, captured = set(session.layer_ends), []
     for i, module in enumerate(session.model.layers):
         x = module(x)
         if i in ends:
             captured.append(x)
-    out = x
-    neurons = []
-    for h in captured:
-        h = h.reshape(GRID, GRID, -1)[::NEURON_EVERY, ::NEURON_EVERY].permute(2, 0, 1)  # (units, 20, 20)
-        scale = h.abs().amax(dim=(1, 2), keepdim=True).clamp_min(1e-12)  # each neuron its own range
-        neurons.append({"size": h.shape[1], "scale": [float(f"{v:.3g}") for v in scale.flatten().tolist()],
-                        "data": to_b64(to_bytes((h / scale + 1) / 2))})
-    return _output_map(session, out), neurons
+    return _output_map(session, x), _maps(inputs), [_maps(h) for h in captured]
 
 
 def _output_map(session, out: torch.Tensor) -> dict:
@@ -154,6 +155,6 @@ def frame(session, with_pictures: bool = True) -> dict:
            "history": h[-HISTORY_MAX:], "playing": session.playing, "diverged": session.diverged,
            "diagnostics": diagnostics(session)}
     if with_pictures:
-        msg["output"], msg["neurons"] = _pictures(session)
+        msg["output"], msg["inputs"], msg["neurons"] = _pictures(session)
         msg["weights"] = _weights(session)
     return msg

@@ -11,16 +11,10 @@ import torch
 from trainlab.data.base import Dataset, Split
 from trainlab.ensemble import train_members
 from trainlab.playground import specs
-from trainlab.playground.frames import to_b64, to_bytes
+from trainlab.playground.frames import grid, to_b64, to_bytes
 
 N_SEEDS = 8
 THUMB = 40  # each member's output map: THUMB x THUMB
-
-
-def _thumb_grid(bounds: tuple[float, float]) -> torch.Tensor:
-    lo, hi = bounds
-    c = lo + (torch.arange(THUMB, dtype=torch.float32) + 0.5) * (hi - lo) / THUMB
-    return torch.stack(torch.meshgrid(c.flip(0), c, indexing="ij")[::-1], dim=-1).reshape(-1, 2)
 
 
 def run_seeds(session, steps: int) -> dict:
@@ -36,7 +30,7 @@ def run_seeds(session, steps: int) -> dict:
     members = train_members(spec, ds, k=N_SEEDS, val=len(pts.x_test) > 0)
     seconds = time.perf_counter() - start
     tr, te = members.evaluate(ds.train), members.evaluate(ds.test) if len(pts.x_test) else None
-    x = pts.features.transform(_thumb_grid(pts.bounds))
+    x = pts.features.transform(grid(tuple(pts.bounds), THUMB))
     out = members.outputs(x)  # (K, THUMB*THUMB, n_out)
     maps = []
     for k in range(members.k):

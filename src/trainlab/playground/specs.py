@@ -84,6 +84,9 @@ def export(state: dict, task: str, steps: int) -> dict:
     notes = []
     if state["regularization"] == "l1" and state["reg_rate"] > 0:
         notes.append("L1 regularization has no trainlab train key (train.weight_decay is L2): it is left out.")
+    if state["schedule"] != "none":
+        notes.append(f"The page's {state['schedule']} schedule spans 10,000 steps; the exported run's spans its "
+                     f"{spec['train']['steps']} steps.")
     if state["dataset"] != "xor4":
         notes.append("trainlab train splits the data 60/20/20 (train/val/test) by the data set's seed; the page "
                      f"used {state['train_ratio']}% train / {100 - state['train_ratio']}% test.")

@@ -8,7 +8,7 @@ const RATES = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 const DROPOUTS = [0, 0.1, 0.2, 0.3, 0.5];
 const pg = window.pg = { frames: 0, last: null, state: null, errors: [], exported: null, seeds: null, points: null,
                          choices: null, presets: {}, connected: false };
-let ws, neuronCanvases = [], nodeCols = [], structureKey = "";
+let ws, neuronCanvases = [], inputCanvases = [], nodeCols = [], structureKey = "";
 
 function send(msg) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(msg)); }
 function set(changes) { send({ type: "set", state: changes }); }
@@ -131,7 +131,8 @@ function layerControls(l, i) {
 function renderNetwork(st) {
   const cols = $("columns");
   let html = `<div class="layer inputs"><div class="units">inputs</div>` +
-    st.features.map(f => `<div class="neuron feature-node">${f}</div>`).join("") + "</div>";
+    st.features.map((f, k) => `<canvas class="neuron" width="20" height="20" data-f="${k}" title="${f}"></canvas>` +
+                               `<div class="flabel">${f}</div>`).join("") + "</div>";
   st.layers.forEach((l, i) => {
     html += `<div class="layer" data-i="${i}"><div class="units"><button class="u-minus" data-i="${i}">&minus;</button>` +
       `${l.units} <button class="u-plus" data-i="${i}">+</button></div>` +
@@ -141,7 +142,8 @@ function renderNetwork(st) {
   html += `<div class="layer outputs"><div class="units">output</div><canvas class="neuron" id="out-node" width="20" height="20"></canvas></div>`;
   cols.innerHTML = html;
   neuronCanvases = st.layers.map((_, i) => [...cols.querySelectorAll(`canvas[data-l="${i}"]`)]);
-  nodeCols = [[...cols.querySelectorAll(".inputs .neuron")], ...neuronCanvases, [$("out-node")]];
+  inputCanvases = [...cols.querySelectorAll(".inputs .neuron")];
+  nodeCols = [inputCanvases, ...neuronCanvases, [$("out-node")]];
   const edit = (i, f) => set({ layers: pg.state.layers.map((l, k) => k === i ? f({ ...l }) : l) });
   cols.onclick = e => {
     const i = Number(e.target.dataset.i);
@@ -204,10 +206,12 @@ function onFrame(f) {
   drawCurve($("curve"), f.history);
   if (f.output) {
     drawOutput(f);
-    f.neurons.forEach((layer, i) => {
-      const bytes = b64bytes(layer.data), n = layer.size * layer.size;
-      (neuronCanvases[i] || []).forEach((c, j) => drawMap(c, layer.size, bytes.subarray(j * n, (j + 1) * n), null, 2));
-    });
+    const drawUnits = (maps, canvases) => {
+      const bytes = b64bytes(maps.data), n = maps.size * maps.size;
+      (canvases || []).forEach((c, j) => drawMap(c, maps.size, bytes.subarray(j * n, (j + 1) * n), null, 2));
+    };
+    drawUnits(f.inputs, inputCanvases);
+    f.neurons.forEach((layer, i) => drawUnits(layer, neuronCanvases[i]));
     drawEdges($("edges"), $("network"), nodeCols, f.weights);
   }
   drawDiagnostics(f.diagnostics);
