@@ -40,6 +40,17 @@ def test_conversation(client):
         assert seeds["type"] == "seeds" and seeds["mode"] == "stacked" and len(seeds["train_loss"]) == 8
 
 
+def test_other_sites_may_not_connect(client):
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect) as e:
+        with client.websocket_connect("/ws", headers={"origin": "http://evil.example"}) as ws:
+            ws.receive_json()
+    assert e.value.code == 1008
+    with client.websocket_connect("/ws", headers={"origin": "http://testserver"}) as ws:
+        assert ws.receive_json()["type"] == "hello"
+
+
 def test_warning_when_not_loopback(monkeypatch, capsys):
     import uvicorn
 

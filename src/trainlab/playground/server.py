@@ -52,10 +52,22 @@ def create_app() -> FastAPI:
 
     @app.websocket("/ws")
     async def websocket(ws: WebSocket):
+        if not same_origin(ws.headers.get("origin"), ws.headers.get("host")):
+            await ws.close(code=1008)  # another web site's script in the user's browser: refused
+            return
         await ws.accept()
         await Connection(ws).run()
 
     return app
+
+
+def same_origin(origin: str | None, host: str | None) -> bool:
+    """A browser sends the page's origin with a WebSocket handshake; only our own page may
+    connect (a script on another site could otherwise drive this server). Clients that send no
+    origin (scripts, the benchmark) are not browsers acting for a web site."""
+    if origin is None:
+        return True
+    return origin.split("://", 1)[-1].rstrip("/") == (host or "")
 
 
 class Connection:
