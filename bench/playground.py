@@ -50,8 +50,11 @@ def start_server() -> tuple[subprocess.Popen, int]:
 
 
 def until(ws, kind: str) -> dict:
+    """Read events until one of ``kind``; acknowledge every frame, as the page does once drawn."""
     while True:
         msg = json.loads(ws.recv())
+        if msg["type"] == "frame":
+            ws.send('{"type": "ack"}')
         if msg["type"] == kind:
             return msg
         if msg["type"] == "error":

@@ -67,7 +67,7 @@ DEFAULT_STATE = {
 OPTIMIZER_FIELDS = frozenset({"lr", "optimizer", "schedule", "regularization", "reg_rate", "batch_size"})
 MESSAGE_FIELDS = {
     "set": {"state"}, "play": set(), "pause": set(), "reset": set(), "step": {"n"}, "export": set(),
-    "seeds": {"steps"}, "csv": {"text"}, "ping": set(),
+    "seeds": {"steps"}, "csv": {"text"}, "ping": set(), "ack": set(),
 }
 
 

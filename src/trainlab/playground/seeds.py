@@ -21,7 +21,7 @@ def run_seeds(session, steps: int) -> dict:
     """Train seeds state.seed .. +7 of the page's setup for ``steps`` steps; per member the
     final train/test loss and accuracy and a small output map. Runs in a worker thread: it reads
     the session's tensors (never written after a reset) and builds its own models."""
-    st, pts = session.state, session.points
+    st, pts, loss_name = session.state, session.points, session.loss_name  # read once: a reset may follow
     ds = Dataset("playground", Split(session.x_train, pts.y_train), Split(session.x_test, pts.y_test),
                  Split(session.x_test, pts.y_test), pts.n_classes)
     spec = {"seed": st["seed"], "device": "cpu", "model": specs.model_spec(st)[0],
@@ -38,7 +38,7 @@ def run_seeds(session, steps: int) -> dict:
         if pts.task == "regression":
             v = (o[:, 0] + 1) / 2
         elif o.shape[1] == 1:
-            v = torch.sigmoid(o[:, 0]) if session.loss_name == "binary_cross_entropy" else o[:, 0]
+            v = torch.sigmoid(o[:, 0]) if loss_name == "binary_cross_entropy" else o[:, 0]
         else:
             v = torch.softmax(o, 1).max(1).values if o.shape[1] > 2 else torch.softmax(o, 1)[:, 1]
         maps.append(to_b64(to_bytes(v)))

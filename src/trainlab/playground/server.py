@@ -14,6 +14,7 @@ keeps its session.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -34,6 +35,8 @@ from trainlab.playground.session import Session, step_budget
 
 STATIC = Path(__file__).parent / "static"
 QUEUE_MAX = 256  # messages waiting per page; a page that floods waits (TCP back-pressure)
+IN_FLIGHT = 2  # frames sent but not yet acknowledged by the page: beyond this, training goes on
+# without drawing, so a slow page sees fresh frames instead of a growing backlog of stale ones
 log = logging.getLogger("trainlab.playground")
 _CLOSED = object()
 
@@ -70,6 +73,15 @@ def same_origin(origin: str | None, host: str | None) -> bool:
     return origin.split("://", 1)[-1].rstrip("/") == (host or "")
 
 
+def _is_ack(text: str) -> bool:
+    if len(text) > 40:
+        return False
+    try:
+        return json.loads(text) == {"type": "ack"}
+    except ValueError:
+        return False
+
+
 class Connection:
     def __init__(self, ws: WebSocket):
         self.ws = ws
@@ -78,8 +90,11 @@ class Connection:
         self.seeds_task: asyncio.Task | None = None
         self.fps = schema.LIMITS["frames_per_s"]
         self.interrupt = threading.Event()  # set when a message waits: the training chunk ends early
+        self.in_flight = 0  # frames the page has not acknowledged yet
 
     async def send(self, msg: dict) -> None:
+        if msg["type"] == "frame":
+            self.in_flight += 1
         await self.ws.send_json(msg)
 
     async def _read(self) -> None:
@@ -89,6 +104,9 @@ class Connection:
                 if msg["type"] == "websocket.disconnect":
                     break
                 text = msg.get("text")
+                if text is not None and _is_ack(text):  # handled here: an ack must not cut a chunk short
+                    self.in_flight = max(0, self.in_flight - 1)
+                    continue
                 await self.queue.put(text if text is not None else msg.get("bytes", b""))
                 self.interrupt.set()  # after the put: a chunk that cleared the flag then sees the queue
         except (WebSocketDisconnect, RuntimeError):
@@ -128,16 +146,19 @@ class Connection:
                 await self._handle(item)
                 continue
             started = time.perf_counter()
-            await self.send(await asyncio.to_thread(self._chunk, max_steps))
+            msg = await asyncio.to_thread(self._chunk, max_steps, self.in_flight < IN_FLIGHT)
+            if msg is not None:
+                await self.send(msg)
             # pace: at most fps frames (and so at most steps_per_s steps) a second
             await asyncio.sleep(max(0.0, 1.0 / self.fps - (time.perf_counter() - started)))
 
-    def _chunk(self, max_steps: int) -> dict:
-        """Train until the frame is due (or a message arrives), then draw the frame."""
+    def _chunk(self, max_steps: int, draw: bool) -> dict | None:
+        """Train until the frame is due (or a message arrives), then draw the frame (unless
+        the page is behind)."""
         self.interrupt.clear()
         if self.queue.empty():
             self.session.step(max_steps, budget_s=step_budget(self.fps), stop=self.interrupt.is_set)
-        return frame(self.session)
+        return frame(self.session) if draw else None
 
     async def _handle(self, text) -> None:
         try:
@@ -194,6 +215,9 @@ class Connection:
             changes["loss"] = "auto"  # more than two classes: softmax (the file decides, not the old menu)
         self.session.apply(changes)
         await self._send_all()
+
+    async def _on_ack(self, msg) -> None:  # only reached by an ack the reader did not recognise
+        self.in_flight = max(0, self.in_flight - 1)
 
     async def _on_ping(self, msg) -> None:
         await self.send({"type": "pong", "step": self.session.step_count})

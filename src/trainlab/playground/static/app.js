@@ -215,6 +215,7 @@ function onFrame(f) {
     drawEdges($("edges"), $("network"), nodeCols, f.weights);
   }
   drawDiagnostics(f.diagnostics);
+  send({ type: "ack" });  // drawn: the server sends the next frame only when the page keeps up
 }
 
 function onSeeds(m) {
