@@ -40,6 +40,41 @@ def test_conversation(client):
         assert seeds["type"] == "seeds" and seeds["mode"] == "stacked" and len(seeds["train_loss"]) == 8
 
 
+def _ready(ws):
+    assert ws.receive_json()["type"] == "hello"
+    assert [ws.receive_json()["type"] for _ in range(3)] == ["state", "data", "frame"]
+
+
+def test_unacknowledged_frames_are_not_piled_up(client):
+    """A page that does not keep up gets at most 2 frames ahead; training goes on meanwhile."""
+    import time
+
+    with client.websocket_connect("/ws") as ws:
+        _ready(ws)
+        ws.send_json({"type": "ack"})  # the page has drawn the frames so far (the start frame)
+        ws.send_json({"type": "play"})
+        answer = ws.receive_json()  # the answer to play: one frame in flight
+        assert answer["type"] == "frame" and answer["playing"] is True
+        drawn = ws.receive_json()  # the stream's first frame: two in flight, unacknowledged
+        assert drawn["type"] == "frame" and drawn["output"]["size"] == 100
+        time.sleep(1.0)
+        ws.send_json({"type": "pause"})
+        paused = ws.receive_json()  # no frame in between, though training went on
+        assert paused["type"] == "frame" and paused["playing"] is False and paused["step"] > drawn["step"]
+
+
+def test_two_pages_have_their_own_models(client):
+    with client.websocket_connect("/ws") as a, client.websocket_connect("/ws") as b:
+        _ready(a), _ready(b)
+        a.send_json({"type": "set", "state": {"seed": 1}})
+        assert a.receive_json()["state"]["seed"] == 1
+        a.receive_json(), a.receive_json()
+        a.send_json({"type": "step", "n": 30})
+        b.send_json({"type": "step", "n": 10})
+        fa, fb = a.receive_json(), b.receive_json()
+        assert (fa["step"], fb["step"]) == (30, 10) and fa["train_loss"] != fb["train_loss"]
+
+
 def test_other_sites_may_not_connect(client):
     from starlette.websockets import WebSocketDisconnect
 
