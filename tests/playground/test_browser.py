@@ -156,4 +156,10 @@ def test_own_points_csv_and_seeds(server, browser, tmp_path):
     _wait(page, "pg.errors.length === 1")
     assert "csv line 2" in page.evaluate("pg.errors[0]")
     assert page.evaluate("pg.state.points.length") == 12
+    # a choice the server refuses (class labels for a regression set): the menu shows the real state again
+    _click(page, "#ds-reg_plane", "pg.state.dataset === 'reg_plane' && pg.points.task === 'regression'")
+    page.select_option("#loss", "binary_cross_entropy")
+    _wait(page, "pg.errors.length === 2")
+    assert "regression set" in page.evaluate("pg.errors[1]")
+    assert page.input_value("#loss") == page.evaluate("pg.state.loss") == "auto"
     assert page.errors == []

@@ -45,7 +45,7 @@ class Points:
                 "task": self.task, "n_classes": self.n_classes, "bounds": list(self.bounds)}
 
 
-def generated_params(state: dict) -> dict:
+def generated_params(state: dict) -> dict | None:
     """The trainlab data set spec behind the page's data set (None for the page's own points)."""
     name = DATASETS[state["dataset"]][0]
     if name is None:

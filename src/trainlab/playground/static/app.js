@@ -257,7 +257,10 @@ function connect() {
     } else if (m.type === "state") { pg.state = m.state; renderControls(m.state); }
     else if (m.type === "data") { pg.points = m; $("seeds-out").innerHTML = ""; $("export-out").hidden = true; }
     else if (m.type === "frame") onFrame(m);
-    else if (m.type === "error") showError(m.message);
+    else if (m.type === "error") {  // put the controls back to the state the server holds
+      showError(m.message);
+      if (pg.state) { structureKey = ""; renderControls(pg.state); }
+    }
     else if (m.type === "export") onExport(m);
     else if (m.type === "seeds_started") { $("seeds").disabled = true; $("seeds-out").textContent = `training 8 seeds × ${m.steps} steps…`; }
     else if (m.type === "seeds") onSeeds(m);
