@@ -9,6 +9,7 @@ driven by hand every ``DIAG_EVERY`` steps. Each page has its own ``Session``.
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import torch
@@ -28,6 +29,9 @@ LOG_FIRST, LOG_KEEP = 20, 60  # probe records kept: the first ones (the net at i
 # vanishes before a stuck net's output gradient dies too) and the latest; the rules read medians
 HIST_EVERY = 200  # steps between the probes' slow statistics (row spread: symmetric units)
 SCHEDULE_STEPS = 10_000  # the horizon of decaying schedules in an open-ended session
+# Pages share torch's global RNG (inits, dropout masks): a reset (seed, then build) and a training
+# chunk of another page never interleave, so a page's initial weights are exactly its seed's
+RNG_LOCK = threading.Lock()
 
 
 class Session:
@@ -42,7 +46,6 @@ class Session:
     def reset(self) -> None:
         """Rebuild data, model and optimizer from the state (the seed makes it reproducible)."""
         st = self.state
-        seed_everything(st["seed"])
         pts = page_points.build(st)
         loss_name = specs.loss_name(st, pts.task)
         loss = losses.get(loss_name)
@@ -51,8 +54,10 @@ class Session:
             raise ConfigError("state.loss: cross_entropy needs at least two classes")
         spec, ends = specs.model_spec(st)
         x_train, x_test = pts.features.transform(pts.x_train), pts.features.transform(pts.x_test)
-        model = build_network(spec, (x_train.shape[1],), n_out)
-        model.data_init(x_train[:512])  # LSUV where asked; nothing otherwise
+        with RNG_LOCK:  # torch's global RNG draws the init: no other page's step in between
+            seed_everything(st["seed"])
+            model = build_network(spec, (x_train.shape[1],), n_out)
+            model.data_init(x_train[:512])  # LSUV where asked; nothing otherwise
         # commit only once everything built: a bad state leaves the running session as it was
         self.points, self.loss_name, self.loss, self.n_out = pts, loss_name, loss, n_out
         self.model, self.layer_ends = model, ends
@@ -108,6 +113,10 @@ class Session:
         true, or the loss turns non-finite); returns how many ran."""
         if self.diverged:
             return 0
+        with RNG_LOCK:
+            return self._steps(n, budget_s, stop)
+
+    def _steps(self, n: int, budget_s: float | None, stop) -> int:
         start, done = time.perf_counter(), 0
         model, probes = self.model, self.probes
         model.train()
