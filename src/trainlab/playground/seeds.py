@@ -12,9 +12,30 @@ from trainlab.data.base import Dataset, Split
 from trainlab.ensemble import train_members
 from trainlab.playground import specs
 from trainlab.playground.frames import grid, to_b64, to_bytes
+from trainlab.playground.session import RNG_LOCK
+from trainlab.train.callbacks import Callback
 
 N_SEEDS = 8
 THUMB = 40  # each member's output map: THUMB x THUMB
+
+
+class _HeldLock(Callback):
+    """Holds ``lock`` from construction; lets it go when training starts (``release_at_fit_start``)
+    or at ``release()``."""
+
+    def __init__(self, lock, release_at_fit_start: bool):
+        self.lock, self.early = lock, release_at_fit_start
+        lock.acquire()
+        self.held = True
+
+    def on_fit_start(self, trainer):
+        if self.early:
+            self.release()
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.lock.release()
 
 
 def run_seeds(session, steps: int) -> dict:
@@ -27,7 +48,12 @@ def run_seeds(session, steps: int) -> dict:
     spec = {"seed": st["seed"], "device": "cpu", "model": specs.model_spec(st)[0],
             "train": {**specs.train_spec(st, pts.task, steps), "log_every": max(1, steps // 50)}}
     start = time.perf_counter()
-    members = train_members(spec, ds, k=N_SEEDS, val=len(pts.x_test) > 0)
+    # the members build (and, with dropout, train) from torch's global RNG: under the pages' lock
+    lock = _HeldLock(RNG_LOCK, release_at_fit_start=not any(layer["dropout"] for layer in st["layers"]))
+    try:
+        members = train_members(spec, ds, k=N_SEEDS, val=len(pts.x_test) > 0, callbacks=[lock])
+    finally:
+        lock.release()
     seconds = time.perf_counter() - start
     tr, te = members.evaluate(ds.train), members.evaluate(ds.test) if len(pts.x_test) else None
     x = pts.features.transform(grid(tuple(pts.bounds), THUMB))

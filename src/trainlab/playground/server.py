@@ -179,7 +179,8 @@ class Connection:
 
     # ---- message handlers ---------------------------------------------------------------------
     async def _on_set(self, msg) -> None:
-        kind = self.session.apply(msg["state"])
+        # rebuilding takes the pages' RNG lock: wait for it in a thread, not in the event loop
+        kind = await asyncio.to_thread(self.session.apply, msg["state"])
         if kind == "reset":
             await self._send_all()
         else:
@@ -196,11 +197,11 @@ class Connection:
 
     async def _on_step(self, msg) -> None:
         self.session.playing = False
-        self.session.step(msg["n"])
+        await asyncio.to_thread(self.session.step, msg["n"])
         await self.send(frame(self.session))
 
     async def _on_reset(self, msg) -> None:
-        self.session.reset()
+        await asyncio.to_thread(self.session.reset)
         self.session.playing = False
         await self._send_all()
 
@@ -213,7 +214,7 @@ class Connection:
         changes = {"dataset": "custom", "points": rows}
         if len({r[2] for r in rows}) > 2 and self.session.state["loss"] == "binary_cross_entropy":
             changes["loss"] = "auto"  # more than two classes: softmax (the file decides, not the old menu)
-        self.session.apply(changes)
+        await asyncio.to_thread(self.session.apply, changes)
         await self._send_all()
 
     async def _on_ack(self, msg) -> None:  # only reached by an ack the reader did not recognise
