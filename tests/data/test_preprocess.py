@@ -26,7 +26,7 @@ def cov(x):
 
 
 def test_registry_names_and_unknown_name_message():
-    assert pp.PREPROCESSORS.names() == ["none", "center", "standardize", "scale01", "scale11", "pca", "zca"]
+    assert pp.PREPROCESSORS.names() == ["none", "center", "standardize", "scale01", "scale11", "pca", "zca", "features"]
     with pytest.raises(ConfigError, match=r"unknown preprocessing 'zcaa' \(did you mean 'zca'\?\); valid preprocessings: none, center"):
         pp.get("zcaa")
 

@@ -28,7 +28,7 @@ from trainlab.errors import ConfigError
 from trainlab.registry import Registry, check_kinds
 
 DATASETS = Registry("dataset")
-for _name in ("xor", "circle", "xor_2d", "gauss", "spiral"):
+for _name in ("xor", "circle", "xor_2d", "gauss", "spiral", "reg_plane", "reg_gauss"):
     DATASETS.register(_name, getattr(synthetic, _name))
 DATASETS.register("digits", digits)
 for _name in ("adding", "remember_first"):

@@ -16,6 +16,8 @@ SOURCES = {
     "xor_2d": ("generated", "TensorFlow Playground generator"),
     "gauss": ("generated", "TensorFlow Playground generator"),
     "spiral": ("generated", "TensorFlow Playground generator"),
+    "reg_plane": ("generated", "TensorFlow Playground generator (regression)"),
+    "reg_gauss": ("generated", "TensorFlow Playground generator (regression)"),
     "adding": ("generated", "Hochreiter & Schmidhuber's adding problem"),
     "remember_first": ("generated", "noise sequences"),
     "digits": ("bundled", "scikit-learn's load_digits (offline)"),

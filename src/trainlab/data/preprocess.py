@@ -213,6 +213,45 @@ class ZCA(Preprocessor):
         return (flat - self.mean_.to(flat.dtype)) @ self.whitening_.to(flat.dtype)
 
 
+# the input features of TensorFlow Playground, for 2-D points (x1, x2)
+FEATURES = {
+    "x1": lambda a, b: a, "x2": lambda a, b: b, "x1_sq": lambda a, b: a * a, "x2_sq": lambda a, b: b * b,
+    "x1_x2": lambda a, b: a * b, "sin_x1": lambda a, b: torch.sin(a), "sin_x2": lambda a, b: torch.sin(b),
+}
+
+
+@PREPROCESSORS.register("features")
+class Features(Preprocessor):
+    """Playground features of 2-D points: ``use`` picks (in order) from x1, x2, x1_sq, x2_sq,
+    x1_x2, sin_x1, sin_x2; outputs (len(use),). Nothing is fitted."""
+
+    name = "features"
+
+    def __init__(self, use: list | tuple = ("x1", "x2")):
+        if not isinstance(use, (list, tuple)) or not use or any(not isinstance(f, str) for f in use):
+            raise ConfigError(f"preprocess features: use must be a non-empty list of names from "
+                              f"{', '.join(FEATURES)}, got {use!r}")
+        bad = [f for f in use if f not in FEATURES]
+        if bad or len(set(use)) != len(use):
+            what = f"unknown feature {bad[0]!r}" if bad else f"repeated feature in {list(use)!r}"
+            raise ConfigError(f"preprocess features: {what}; valid features: {', '.join(FEATURES)}")
+        self.use = list(use)
+
+    def params(self) -> dict:
+        return {"use": list(self.use)}
+
+    def _fit(self, flat):
+        if flat.shape[1] != 2:
+            raise ConfigError(f"preprocess features: needs 2-D points (x1, x2), got {flat.shape[1]} features")
+
+    def _transform(self, flat):
+        a, b = flat[:, 0], flat[:, 1]
+        return torch.stack([FEATURES[f](a, b) for f in self.use], dim=1)
+
+    def output_shape(self):
+        return (len(self.use),)
+
+
 # ---- statistics (float64, in row chunks so D x D covariances of big sets fit in memory) -------
 def _mean_var(flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     mean = flat.double().mean(0)

@@ -89,3 +89,32 @@ def spiral(n_samples: int = 500, noise: float = 0.1, seed: int = 0, turns: float
         ys.append(torch.full((n,), label, dtype=torch.long))
     return from_arrays("spiral", torch.cat(xs), torch.cat(ys), 2,
                        {"n_samples": n_samples, "noise": noise, "seed": seed, "turns": turns})
+
+
+def reg_plane(n_samples: int = 500, noise: float = 0.1, seed: int = 0) -> Dataset:
+    """Regression (Playground 'plane'): x uniform in [-6, 6]^2, target (x1 + x2) / 10 read at the
+    point jittered by ``noise`` x 6; targets roughly in [-1.2, 1.2]."""
+    _check("reg_plane", n_samples, noise)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n_samples, 2, generator=g) * 12 - 6
+    jitter = (torch.rand(n_samples, 2, generator=g) * 12 - 6) * noise
+    y = (x + jitter).sum(1) / 10
+    return from_arrays("reg_plane", x, y, None, {"n_samples": n_samples, "noise": noise, "seed": seed})
+
+
+# (centre x1, centre x2, sign) of the six bumps of Playground's 'multi gaussian' regression set
+_BUMPS = ((-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1))
+
+
+def reg_gauss(n_samples: int = 500, noise: float = 0.1, seed: int = 0) -> Dataset:
+    """Regression (Playground 'multi gaussian'): six bumps of sign +-1 that fall linearly to 0 at
+    distance 2 from their centres; a point takes the bump of largest magnitude; targets in [-1, 1]."""
+    _check("reg_gauss", n_samples, noise)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n_samples, 2, generator=g) * 12 - 6
+    at = x + (torch.rand(n_samples, 2, generator=g) * 12 - 6) * noise
+    centres = torch.tensor([[c1, c2] for c1, c2, _ in _BUMPS])
+    signs = torch.tensor([s for _, _, s in _BUMPS], dtype=torch.float32)
+    height = (1 - torch.cdist(at, centres) / 2).clamp(min=0) * signs  # (N, 6)
+    y = height.gather(1, height.abs().argmax(1, keepdim=True)).squeeze(1)
+    return from_arrays("reg_gauss", x, y, None, {"n_samples": n_samples, "noise": noise, "seed": seed})

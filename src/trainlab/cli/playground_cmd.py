@@ -1,0 +1,27 @@
+"""``trainlab playground [--port 8000] [--host 127.0.0.1] [--open]``: live training in the browser."""
+
+from __future__ import annotations
+
+from trainlab.errors import ConfigError
+
+NAME = "playground"
+HELP = "a local web page where a net trains live: data, layers, activations, inits, diagnostics (Ctrl+C stops)"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1, this machine only; others print a warning)")
+    p.add_argument("--open", action="store_true", help="open the page in the web browser")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: tiny nets gain nothing)")
+
+
+def run(args) -> int:
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port must be in 1..65535, got {args.port}")
+    if args.threads < 1:
+        raise ConfigError(f"--threads must be a positive integer, got {args.threads}")
+    from trainlab.playground import serve
+
+    serve(args.host, args.port, open_browser=args.open, threads=args.threads)
+    return 0
