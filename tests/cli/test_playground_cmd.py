@@ -14,4 +14,4 @@ def test_bad_port_and_threads_are_one_line_errors():
     r = run_cli("playground", "--port", "70000")
     assert r.returncode == 2 and r.stderr == "error: --port must be in 1..65535, got 70000\n"
     r = run_cli("playground", "--threads", "0")
-    assert r.returncode == 2 and r.stderr.startswith("error: --threads must be a positive integer")
+    assert r.returncode == 2 and r.stderr.startswith("error: --threads: expected a positive integer")

@@ -13,15 +13,20 @@ def add_arguments(p) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1, this machine only; others print a warning)")
     p.add_argument("--open", action="store_true", help="open the page in the web browser")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: tiny nets gain nothing)")
 
 
 def run(args) -> int:
     if not 0 < args.port < 65536:
         raise ConfigError(f"--port must be in 1..65535, got {args.port}")
-    if args.threads < 1:
-        raise ConfigError(f"--threads must be a positive integer, got {args.threads}")
-    from trainlab.playground import serve
+    import os
 
-    serve(args.host, args.port, open_browser=args.open, threads=args.threads)
+    import torch
+
+    from trainlab.playground import serve
+    from trainlab.threads import ENV
+
+    # `trainlab --threads N playground` or $TRAINLAB_THREADS decide (main configured torch);
+    # otherwise one thread: the playground's tiny nets gain nothing from a second one
+    chosen = "threads" in vars(args) or os.environ.get(ENV)
+    serve(args.host, args.port, open_browser=args.open, threads=torch.get_num_threads() if chosen else 1)
     return 0
