@@ -229,6 +229,19 @@ def damages(draw) -> list[tuple]:
     return ops
 
 
+def _config(run: Path) -> dict | None:
+    """config.yaml as a mapping when an earlier damage left one (never read through a link: it
+    may lead to /dev/zero, which would fill this process's memory)."""
+    p = run / "config.yaml"
+    if p.is_symlink() or not p.is_file() or p.stat().st_size > 1 << 16:
+        return None
+    try:
+        spec = yaml.safe_load(p.read_text())
+    except Exception:  # noqa: BLE001 - the fuzz's own damage made it unreadable: nothing to edit
+        return None
+    return spec if isinstance(spec, dict) else None
+
+
 def damage(run: Path, ops: list[tuple]) -> None:
     for kind, target, arg in ops:
         p = run / target
@@ -262,13 +275,15 @@ def damage(run: Path, ops: list[tuple]) -> None:
         elif kind == "config":
             (run / "config.yaml").write_text(arg)
         elif kind == "other_arch":  # a valid spec whose model differs from the checkpoint's
-            spec = yaml.safe_load((run / "config.yaml").read_text())
-            spec["model"]["mlp"]["hidden"] = [7]
-            (run / "config.yaml").write_text(yaml.safe_dump(spec))
+            spec = _config(run)
+            if spec is not None and isinstance(spec.get("model"), dict) and isinstance(spec["model"].get("mlp"), dict):
+                spec["model"]["mlp"]["hidden"] = [7]
+                (run / "config.yaml").write_text(yaml.safe_dump(spec))
         elif kind == "config_edit":  # a value in config.yaml set to something odd
-            spec = yaml.safe_load((run / "config.yaml").read_text())
-            spec["train"]["lr" if arg is None else "weight_decay"] = arg
-            (run / "config.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True, width=10**6))
+            spec = _config(run)
+            if spec is not None and isinstance(spec.get("train"), dict):
+                spec["train"]["lr" if arg is None else "weight_decay"] = arg
+                (run / "config.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True, width=10**6))
         elif kind == "metrics_lines":
             with open(run / "metrics.jsonl", "ab") as fh:
                 fh.write(b"\n".join(arg))
