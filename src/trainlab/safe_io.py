@@ -47,11 +47,14 @@ _HINTS = {errno.ENOTDIR: "a part of the path is a file, not a folder",
           errno.EEXIST: "it already exists"}
 
 
+def _reason(e: OSError) -> str:
+    return _HINTS.get(e.errno) or (e.strerror or type(e).__name__).lower()
+
+
 def describe_os_error(e: OSError) -> str:
     """``PATH: reason`` for an OSError, in words (the errno's meaning, not a traceback)."""
-    reason = _HINTS.get(e.errno) or (e.strerror or type(e).__name__).lower()
     name = e.filename if e.filename is not None else ""
-    return f"{name}: {reason}" if name != "" else reason
+    return f"{name}: {_reason(e)}" if name != "" else _reason(e)
 
 
 @contextlib.contextmanager
@@ -67,9 +70,12 @@ def user_path(path: str | os.PathLike, what: str) -> Iterator[None]:
         raise ConfigError(f"{what} {path}: not UTF-8 text (line {line}, byte {e.start}: "
                           f"{short(e.object[e.start:e.start + 4])})") from None
     except OSError as e:
-        reason = _HINTS.get(e.errno) or (e.strerror or type(e).__name__).lower()
         other = f" ({e.filename})" if e.filename is not None and str(e.filename) != str(path) else ""
-        raise ConfigError(f"{what} {path}: {reason}{other}") from None
+        raise ConfigError(f"{what} {path}: {_reason(e)}{other}") from None
+    except ValueError as e:  # "embedded null byte": a path no file system can hold
+        if "null" not in str(e):
+            raise
+        raise ConfigError(f"{what} {short(str(path))}: a path cannot hold a NUL character") from None
 
 
 def check_file(path: str | os.PathLike, what: str, max_bytes: int | None = None) -> int:

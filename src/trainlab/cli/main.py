@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"error: {e}\n")
         return 2
     except DivergenceError as e:
-        sys.stderr.write(f"error: {one_line(e)}\n")
+        sys.stderr.write(f"error: {one_line(e, 4000)}\n")  # one line; a diagnosis is never cut short
         return 1
     except OSError as e:  # a path the user gave that cannot be read or written
         sys.stderr.write(f"error: {one_line(describe_os_error(e))}\n")
