@@ -192,6 +192,7 @@ function drawDiagnostics(d) {
     `<tr><td>${a.name} ${a.type}</td><td>${fmt(a.dead)}</td><td>${fmt(a.saturated)}</td><td>${fmt(a.std)}</td></tr>`).join("");
   $("findings").innerHTML = d.findings.length ? d.findings.map(f =>
     `<li class="${f.severity}" data-kind="${f.kind}"><b>${f.kind}</b> (${f.severity}): ${f.message} <span class="fix">fix: ${f.fix}</span></li>`).join("")
+    : d.step === null ? "<li>no probe samples yet: press play or step</li>"
     : "<li>no findings: gradients, activations and updates look healthy</li>";
 }
 
