@@ -10,7 +10,7 @@
 
 Every search's trials differ only in learning rate and weight decay, so each search trains as
 one stacked computation (``trainlab.search``'s stacked trials). Setup designed on seeds 100-109;
-the verdicts come from the default seeds 0..N-1, which are disjoint from them.
+the verdicts come from the default seeds (from 1000), which are disjoint from them.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ IMPORTANT = BABYSIT  # plain SGD: the rate decides everything
 UNIMPORTANT = {"train.weight_decay": {"log_uniform": [1e-6, 1e-4]}}  # too small to matter in a few epochs
 WIDE = {"train.lr": {"log_uniform": [1e-5, 1.0]}, "train.weight_decay": {"log_uniform": [1e-6, 0.1]}}
 BARELY = 0.01  # "the loss barely moves": the logged training loss changes by less than 1%
+DESIGN_SEEDS = range(100, 110)  # the seeds the setup below was designed on
 TOO_HIGH = 2.0  # rates from here up count as "too high" (designed on seeds 100-109: 1.2 still trained)
 LN10 = math.log(10)  # the loss of a uniform guess over 10 classes: a net that ends above it has exploded
 
@@ -75,6 +76,9 @@ class Hparam(Lab):
     )
     data = ()
     seeds = {"quick": 4, "standard": 10, "full": 20}
+
+    def design_seeds(self) -> range:
+        return DESIGN_SEEDS
 
     def run(self, ctx: Context) -> None:
         with tempfile.TemporaryDirectory(prefix="trainlab-hparam-") as tmp:
