@@ -29,7 +29,7 @@ Say = Callable[[str], None]
 
 
 def run_one(name: str, out: str | Path, size: str = "standard", seeds=None, data: str | None = None,
-            device: str = "cpu", say: Say | None = None, tensorboard: bool = False) -> dict:
+            device: str = "auto", say: Say | None = None, tensorboard: bool = False) -> dict:
     """Run one lab, draw its figures into ``out`` and write ``out/result.json`` and
     ``out/report.html`` (and TensorBoard events to ``out/tensorboard`` with ``tensorboard``)."""
     out = Path(out)
@@ -56,7 +56,7 @@ def write_page(report: dict, out: str | Path) -> Path:
 
 
 def lectures(out: str | Path, size: str = "standard", names: Iterable[str] | None = None, seeds=None,
-             device: str = "cpu", say: Say | None = None, tensorboard: bool = False) -> dict:
+             device: str = "auto", say: Say | None = None, tensorboard: bool = False) -> dict:
     """Run every lab (or ``names``) and write the report; returns the report dict."""
     out = Path(out)
     names = list(names) if names is not None else LABS.names()
