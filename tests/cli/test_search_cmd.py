@@ -95,3 +95,37 @@ def test_ctrl_c_keeps_finished_trials_and_the_same_command_continues(tmp_path):
     assert result["complete"] == 8 and time.time() - t0 < 300
     rows2 = json.loads((out / "trials.json").read_text())
     assert [r["params"] for r in rows2[:len(kept)] if r["state"] == "complete"][:2] == [r["params"] for r in kept][:2]
+
+
+def test_tensorboard_events_per_trial_single_and_stacked(tmp_path, capsys):
+    """``--tensorboard``: each trial's run under OUT/tensorboard/STUDY, read back with
+    TensorBoard's own reader; a stacked batch writes one run per trial too."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from trainlab.cli.main import main
+
+    space = _space(tmp_path, {"train.lr": {"log_uniform": [1e-3, 0.1]}})
+    for mode, extra in (("single", ["--no-stack"]), ("stacked", [])):
+        out = tmp_path / mode
+        code = main(["search", SPEC, "--space", space, "--trials", "2", "--sampler", "random", "--seed", "0",
+                     "--out", str(out), "--tensorboard", "--no-report", "--json", *SMALL, *extra])
+        assert code == 0, capsys.readouterr().err
+        result = json.loads(capsys.readouterr().out)
+        assert result["stacked"] == (2 if mode == "stacked" else 0)
+        runs = sorted(p.parent for p in (out / "tensorboard").rglob("events.out.tfevents.*"))
+        assert [r.name for r in runs] == ["trial-0", "trial-1"], runs
+        for run in runs:
+            acc = EventAccumulator(str(run)).Reload()
+            assert "loss/train" in acc.Tags()["scalars"] and acc.Scalars("loss/train")
+
+
+def test_tensorboard_without_the_package_is_one_line(tmp_path, capsys, monkeypatch):
+    from trainlab.cli.main import main
+    from trainlab.diagnose import tensorboard
+
+    monkeypatch.setattr(tensorboard, "available", lambda: False)
+    code = main(["search", SPEC, "--space", _space(tmp_path, {"train.lr": {"log_uniform": [1e-3, 0.1]}}),
+                 "--trials", "1", "--out", str(tmp_path / "o"), "--tensorboard", *SMALL])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "tensorboard" in err

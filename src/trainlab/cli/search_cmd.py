@@ -43,6 +43,8 @@ def add_arguments(p) -> None:
     p.add_argument("--heartbeat", type=int, default=20, metavar="S",
                    help="database storage: seconds between a trial's heartbeats (dead after 3x; default 20)")
     p.add_argument("--no-report", action="store_true", help="skip the figures and search.html")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="TensorBoard events while each trial trains: OUT/tensorboard/STUDY/trial-N")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -60,7 +62,7 @@ def run(args) -> int:
     result = search(spec, space, args.trials, sampler=args.sampler, pruner=args.pruner, stages=args.stages,
                     folds=args.folds, storage=args.storage, study=args.study, timeout=args.timeout, out=args.out,
                     seed=args.seed, stack=False if args.no_stack else "auto", heartbeat=args.heartbeat,
-                    grace=3 * args.heartbeat)
+                    grace=3 * args.heartbeat, tensorboard=args.tensorboard)
     if not args.no_report and args.storage != "memory":  # an in-memory study is gone once the search returns
         from trainlab.report.search_page import write
 

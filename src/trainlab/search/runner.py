@@ -25,6 +25,7 @@ import optuna
 from optuna.trial import TrialState
 
 from trainlab.errors import ConfigError
+from trainlab.safe_io import user_path, writable_dir
 from trainlab.search import batches, output
 from trainlab.search.components import PRUNERS, SAMPLERS
 from trainlab.search.space import Space
@@ -40,10 +41,13 @@ def search(spec: dict, space: Space | dict, trials: int | list[int], *, sampler:
            stages: int = 1, folds: int = 1, storage: str | None = None, study: str | None = None,
            timeout: float | None = None, out: str | Path | None = None, seed: int | None = None,
            stack="auto", batch: int = 16, epochs: list[int] | None = None,
-           progress: Callable[[str], None] | None = None, heartbeat: int = HEARTBEAT, grace: int = GRACE) -> dict:
+           progress: Callable[[str], None] | None = None, heartbeat: int = HEARTBEAT, grace: int = GRACE,
+           tensorboard: bool = False) -> dict:
     """Search ``space`` (dotted keys of the resolved ``spec``) and return the result JSON:
     ``{"best": {"value", "params", "trial", "stage"}, "complete", "pruned", "failed", "stacked",
-    "storage", "seconds", "stages": [...], "out", "interrupted"}``."""
+    "storage", "seconds", "stages": [...], "out", "interrupted"}``. ``tensorboard``: every trial
+    writes TensorBoard events while it trains, ``OUT/tensorboard/STUDY/trial-N`` (a stacked batch:
+    one run per trial, as for any stack)."""
     t0 = time.perf_counter()
     space = space if isinstance(space, Space) else Space.parse(space)
     n_stages = _positive(stages, "--stages")
@@ -66,8 +70,14 @@ def search(spec: dict, space: Space | dict, trials: int | list[int], *, sampler:
     plan = list(epochs) if epochs is not None else stage_epochs(final, n_stages)
     if len(plan) != n_stages:
         raise ConfigError(f"epochs: expected {n_stages} values (one per stage), got {plan!r}")
-    out = Path(out) if out is not None else Path("runs") / f"search-{spec['name']}"
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_dir(Path(out) if out is not None else Path("runs") / f"search-{spec['name']}", "--out")
+    with user_path(out, "--out"):
+        out.mkdir(parents=True, exist_ok=True)
+    if tensorboard:
+        from trainlab.diagnose.tensorboard import require
+
+        require()
+        evaluator.tensorboard = out / "tensorboard"
     store, where = open_storage(storage, out, heartbeat, grace)
     name = study or spec["name"]
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # our progress lines say what Optuna would

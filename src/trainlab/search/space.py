@@ -83,16 +83,10 @@ class Space:
 
     @classmethod
     def load(cls, path) -> "Space":
-        from pathlib import Path
+        from trainlab.safe_io import load_yaml_file
 
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"--space: file not found: {path}")
-        try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{path}: not valid YAML: {getattr(e, 'problem', e)}") from None
-        return cls.parse(data, where=str(path))
+        # the safe reader: one-line errors for missing, unreadable, non-UTF-8, nested or aliased bombs
+        return cls.parse(load_yaml_file(path, "--space"), where=str(path))
 
     def to_data(self) -> dict:
         return {d.key: d.to_data() for d in self.dims}

@@ -15,6 +15,7 @@ import functools
 import json
 import math
 import time
+from pathlib import Path
 
 import optuna
 import torch
@@ -84,6 +85,19 @@ class Evaluator:
         self.metric, self.key, self.folds, self.fold_seed = metric, f"val_{metric}", folds, fold_seed
         self._data: dict[str, Dataset] = {}
         self._folds: dict[str, list[Dataset]] = {}
+        self.tensorboard: Path | None = None  # a folder: each trial writes TensorBoard events under it
+
+    def _events(self, trials: list, fold: int) -> list[Callback]:
+        """A TensorBoard callback for ``trials`` (one, or a stacked batch: one run per trial)."""
+        if self.tensorboard is None:
+            return []
+        from trainlab.diagnose.tensorboard import TensorBoard
+
+        suffix = f"-fold-{fold + 1}" if self.folds > 1 else ""
+        where = self.tensorboard / trials[0].study.study_name
+        if len(trials) == 1:
+            return [TensorBoard(where / f"trial-{trials[0].number}{suffix}")]
+        return [TensorBoard(where, labels=[f"trial-{t.number}{suffix}" for t in trials])]
 
     def dataset(self, spec: dict) -> Dataset:
         key = json.dumps(spec["data"], sort_keys=True, default=str)
@@ -103,7 +117,8 @@ class Evaluator:
         for i, ds in enumerate(self.fold_sets(spec)):
             model = build_model(spec, ds)
             report = ReportToTrial(trial, self.key, prune=self.folds == 1)
-            trainer = Trainer(model, spec["train"], task=ds.task, callbacks=[report], device=spec["device"],
+            trainer = Trainer(model, spec["train"], task=ds.task, callbacks=[report, *self._events([trial], i)],
+                              device=spec["device"],
                               seed=spec["seed"])
             try:
                 trainer.fit(ds.train, ds.val)
@@ -141,7 +156,8 @@ class Evaluator:
         for i, ds in enumerate(self.fold_sets(base)):
             report = ReportMembers(trials, self.key, prune=self.folds == 1)
             try:
-                members = train_members(base, ds, seeds, hparams=hparams or None, callbacks=[report],
+                members = train_members(base, ds, seeds, hparams=hparams or None,
+                                        callbacks=[report, *self._events(trials, i)],
                                         device=base["device"], progress=False)
             except DivergenceError as e:  # every member diverged: each trial failed, the search goes on
                 for j in range(k):
