@@ -46,8 +46,10 @@ def run_slice(labs: str, threads: str | None) -> dict:
         if p.returncode not in (0, 1):  # 1: a lab claim failed, still a full run
             raise SystemExit(f"bench/busy.py: {' '.join(cmd)} exited {p.returncode}:\n{p.stderr[-2000:]}")
         results = json.loads((Path(tmp) / "r" / "results.json").read_text())
-    return {"seconds": round(seconds, 2), "threads": results.get("environment", {}).get("threads"),
-            "load_1min_at_start": round(load, 2)}
+    run = {"seconds": round(seconds, 2), "threads": results.get("environment", {}).get("threads"),
+           "load_1min_at_start": round(load, 2)}
+    print(json.dumps({"threads_arg": threads or "default", **run}), file=sys.stderr, flush=True)  # progress
+    return run
 
 
 class Hog:
