@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import sys
 import time
 import warnings
@@ -35,6 +37,7 @@ from trainlab.search.trials import ATTR, Evaluator
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 STACK_CHOICES = ("auto", True, False)
+WORKER = f"{socket.gethostname()}:{os.getpid()}"  # this process, as it tags the trials it runs
 
 
 def search(spec: dict, space: Space | dict, trials: int | list[int], *, sampler: str = "tpe", pruner: str = "none",
@@ -126,13 +129,18 @@ def _run_stage(study: optuna.Study, spec: dict, space: Space, n: int, ev: Evalua
     progress = _Progress(study, n, say, label)
     if not members:  # one trial at a time, through optimize(): heartbeats on a database
         def objective(trial):
+            trial.set_user_attr("worker", WORKER)  # whose trial: Ctrl-C fails only this worker's own
             params = space.suggest(trial)
             say(f"[stage {label}] start trial {trial.number}: {_params(params)}")
             return ev.single(trial, space.apply(spec, params))
 
         while _finished(study) < n or _waiting(study):
-            study.optimize(objective, n_trials=None, timeout=timeout, callbacks=[_stop_at(n), progress],
-                           catch=(), gc_after_trial=False)
+            try:
+                study.optimize(objective, n_trials=None, timeout=timeout, callbacks=[_stop_at(n), progress],
+                               catch=(), gc_after_trial=False)
+            except KeyboardInterrupt:
+                _fail_own_running(study)
+                raise
             if (timeout is not None and time.perf_counter() - t0 >= timeout) or not _settle(study):
                 break
         return
@@ -227,6 +235,21 @@ class _Heartbeat:
         if self.thread is not None:
             self.event.set()
             self.thread.join()
+
+
+def _fail_own_running(study) -> None:
+    """After Ctrl-C inside ``optimize``: Optuna fails the trial whose objective was running, but a
+    Ctrl-C between its ``ask`` and the objective's start leaves a trial RUNNING for ever. Fail
+    this worker's own (tagged) trials, and untagged ones unless a database's heartbeats will:
+    an untagged trial of another local worker exists only between its ask and its first line."""
+    heartbeat = optuna.storages._heartbeat.is_heartbeat_enabled(study._storage)
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = t.user_attrs.get("worker")
+        if worker == WORKER or (worker is None and not heartbeat):
+            try:
+                study.tell(t.number, state=TrialState.FAIL)
+            except (RuntimeError, ValueError):  # finished meanwhile
+                pass
 
 
 def _waiting(study) -> list:
