@@ -49,6 +49,17 @@ def run_stacked(s: dict, trials: int, seed: int) -> tuple[float, float]:
     return seconds, r["best"]["value"]
 
 
+def he_init(net: nn.Sequential) -> None:
+    """The spec's ``he_normal``: std sqrt(gain^2 / fan_in), gain sqrt(2) before a ReLU, 1 before
+    the output; biases zero (trainlab's ``bias_init`` default)."""
+    layers = [m for m in net if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for i, m in enumerate(layers):
+            gain = 1.0 if i == len(layers) - 1 else 2 ** 0.5
+            m.weight.normal_(0.0, gain / m.in_features ** 0.5)
+            m.bias.zero_()
+
+
 def run_plain(s: dict, ds, trials: int, seed: int) -> tuple[float, float]:
     """What a user writes: an Optuna objective that builds and trains one net per trial."""
     epochs, bs = s["train"]["epochs"], s["train"]["batch_size"]
@@ -59,7 +70,8 @@ def run_plain(s: dict, ds, trials: int, seed: int) -> tuple[float, float]:
         wd = trial.suggest_float("train.weight_decay", 1e-6, 1e-2, log=True)
         torch.manual_seed(0)
         net = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
-        opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=wd)
+        he_init(net)  # like with like: the spec's he_normal, zero biases, and the fused Adam trainlab uses
+        opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=wd, fused=True)
         g = torch.Generator().manual_seed(1)
         for _ in range(epochs):
             perm = torch.randperm(len(xtr), generator=g)
