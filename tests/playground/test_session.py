@@ -132,3 +132,25 @@ def test_csv_is_parsed_as_data():
                         ("1,2,0\n1,inf,1\n", r"line 2\[1\]")]:
         with pytest.raises(ConfigError, match=match):
             parse_csv(text)
+
+
+def test_rbm_pretraining_initializes_the_stack_and_then_trains():
+    """Lecture 10's first answer, on the page: the hidden layers start from RBMs trained greedily
+    on the points (not from their N(0, 0.01^2) draw), and the net then fine-tunes."""
+    layers = [{"units": 6, "activation": "sigmoid", "init": "rbm"}] * 2
+    s = session(dataset="circle", layers=layers, optimizer="adam", lr=0.03)
+    w = s.model.to_torch().state_dict() if hasattr(s.model, "to_torch") else s.model.state_dict()
+    first = next(v for k, v in w.items() if k.endswith("weight") and v.ndim == 2)
+    assert first.std() > 0.05  # trained RBM weights, far from the 0.01 draw they started as
+    assert s.step(1000) == 1000 and frame(s)["train_loss"] < 0.1  # fine-tuned: the circle is fitted
+    layers = [item for item in export(s.state, s.points.task, 100)["spec"]["model"]["layers"] if "dense" in item]
+    assert all("dbn" in item["dense"]["init"] for item in layers)  # the export pre-trains the same way
+
+
+def test_rbm_needs_every_hidden_layer_and_sigmoid():
+    s = session(dataset="circle")
+    with pytest.raises(ConfigError, match="every hidden layer's init to rbm"):
+        s.apply({"layers": [{"units": 4, "activation": "sigmoid", "init": "rbm"},
+                            {"units": 4, "activation": "sigmoid", "init": "xavier"}]})
+    with pytest.raises(ConfigError, match="sigmoid"):
+        s.apply({"layers": [{"units": 4, "activation": "relu", "init": "rbm"}]})

@@ -47,7 +47,11 @@ INITS = {
     "tf_uniform": {"uniform": {"low": -0.5, "high": 0.5}},  # TensorFlow Playground's fixed init
     "zeros": "zeros", "uniform": {"uniform": {"low": -1.0, "high": 1.0}},
     "normal_small": {"normal": {"std": 0.01}}, "xavier": "xavier_uniform", "he": "he_normal",
-    "lecun": "lecun_normal", "orthogonal": "orthogonal", "lsuv": "lsuv", "default": None,
+    "lecun": "lecun_normal", "orthogonal": "orthogonal", "lsuv": "lsuv",
+    # Lecture 10's first answer: a deep belief net, RBMs trained greedily on the page's points
+    # (Gaussian visibles: the inputs are real numbers), then fine-tuned (trainlab.pretrain)
+    "rbm": {"dbn": {"visible": "gaussian", "epochs": 20, "lr": 0.01, "batch_size": 16}},
+    "default": None,
 }
 ACTIVATION_CHOICES = ACTIVATIONS.names()
 LOSSES = ("auto", "binary_cross_entropy", "cross_entropy", "mse")

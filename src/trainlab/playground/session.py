@@ -14,6 +14,7 @@ import time
 
 import torch
 
+import trainlab.pretrain  # noqa: F401  (registers the dbn initializer the page's rbm init uses)
 from trainlab.data import batching
 from trainlab.diagnose import Probes
 from trainlab.errors import ConfigError
@@ -57,7 +58,7 @@ class Session:
         with RNG_LOCK:  # torch's global RNG draws the init: no other page's step in between
             seed_everything(st["seed"])
             model = build_network(spec, (x_train.shape[1],), n_out)
-            model.data_init(x_train[:512])  # LSUV where asked; nothing otherwise
+            model.data_init(x_train[:512])  # LSUV or RBM pre-training where asked; nothing otherwise
         # commit only once everything built: a bad state leaves the running session as it was
         self.points, self.loss_name, self.loss, self.n_out = pts, loss_name, loss, n_out
         self.model, self.layer_ends = model, ends

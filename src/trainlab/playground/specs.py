@@ -36,10 +36,16 @@ def model_spec(state: dict) -> tuple[dict, list[int]]:
     """The model spec, and for each hidden layer the index of its last item (whose output the
     page draws as that layer's neuron pictures)."""
     items, ends = [], []
+    rbm = [layer["init"] == "rbm" for layer in state["layers"]]
+    if any(rbm) and not all(rbm):
+        raise ConfigError("state.layers: RBM pre-training initializes the whole stack (each RBM learns from "
+                          "the one below): set every hidden layer's init to rbm, or none")
     for layer in state["layers"]:
         items += hidden_items(layer)
         ends.append(len(items) - 1)
-    items.append({"dense": {"units": "auto", **_init(state["output_init"])}})
+    # a DBN's output layer is fresh, on top of the pre-trained stack: it takes the dbn init too
+    # (N(0, 0.01^2), not pre-trained), which also marks where the stack ends
+    items.append({"dense": {"units": "auto", **_init("rbm" if any(rbm) else state["output_init"])}})
     return {"layers": items, "bias_init": "zeros"}, ends
 
 
