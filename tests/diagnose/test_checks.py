@@ -12,6 +12,8 @@ from trainlab.diagnose import checks as C
 from trainlab.diagnose.runner import ALL_CHECKS, chance_loss, run_checks, train_config
 from trainlab.errors import ConfigError
 
+from tests.diagnose.real_models import Square as GoodSquare  # x * x with a correct backward
+
 from .common import digits, mlp
 
 
@@ -58,18 +60,6 @@ def test_overfit_small_regression_targets_a_loss_drop():
     net = nn.Sequential(nn.Flatten(), nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 1))
     c = C.overfit_small(net, ds, train_config({"loss": "mse", "lr": 0.01}, 100))
     assert c["passed"] and c["accuracy"] is None and c["loss"] < 0.05
-
-
-class GoodSquare(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return 2 * x * g
 
 
 class BadSquare(GoodSquare):
