@@ -56,6 +56,14 @@ def check_spec(workdir, case):
     fuzz.assert_clean(rc, err, (damage, data[:300]))
 
 
+def draw_command_line(workdir, data) -> list[str]:
+    """A fuzzed command line around the base spec, with odd paths in ``workdir``."""
+    odd = fuzz.odd_paths(workdir)
+    spec = workdir / "base.yaml"
+    spec.write_text(yaml.safe_dump(fuzz.BASES[0]))
+    return data.draw(fuzz.command_lines(str(spec), odd))
+
+
 def check_command_line(workdir, argv):
     shutil.rmtree(workdir / "fresh-out", ignore_errors=True)
     with fuzz.capped_runs():
@@ -85,10 +93,7 @@ def test_mutated_specs_never_traceback(workdir, case):
 @given(data=st.data())
 @settings(QUICK, max_examples=EXAMPLES["command_lines"])
 def test_command_lines_never_traceback(workdir, data):
-    odd = fuzz.odd_paths(workdir)
-    spec = workdir / "base.yaml"
-    spec.write_text(yaml.safe_dump(fuzz.BASES[0]))
-    check_command_line(workdir, data.draw(fuzz.command_lines(str(spec), odd)))
+    check_command_line(workdir, draw_command_line(workdir, data))
 
 
 @given(ops=fuzz.damages())

@@ -2,13 +2,12 @@
 lines, 250 damaged run folders (about 3 minutes on 2 cores)."""
 
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.cli import fuzz
-from tests.cli.test_fuzz import (QUICK, check_command_line, check_run_folder, check_spec, good_run,  # noqa: F401
-                                 workdir)
+from tests.cli.test_fuzz import (QUICK, check_command_line, check_run_folder, check_spec, draw_command_line,  # noqa: F401
+                                 good_run, workdir)
 
 SLOW = {"specs": 500, "command_lines": 250, "run_folders": 250}  # 1,000 cases in all
 
@@ -24,10 +23,7 @@ def test_500_mutated_specs(workdir, case):
 @given(data=st.data())
 @settings(QUICK, max_examples=SLOW["command_lines"])
 def test_250_command_lines(workdir, data):
-    odd = fuzz.odd_paths(workdir)
-    spec = workdir / "base.yaml"
-    spec.write_text(yaml.safe_dump(fuzz.BASES[0]))
-    check_command_line(workdir, data.draw(fuzz.command_lines(str(spec), odd)))
+    check_command_line(workdir, draw_command_line(workdir, data))
 
 
 @pytest.mark.slow
