@@ -112,3 +112,24 @@ class VanillaRNN(nn.Module):
 @functools.lru_cache(maxsize=None)
 def long_sequences() -> Dataset:
     return data.load({"name": "remember_first", "n_samples": 400, "length": 50})
+
+
+def tensorboard_events(logdir):
+    """TensorBoard's own reader (``EventAccumulator``) on ``logdir``, every value kept."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    ea = EventAccumulator(str(logdir), size_guidance={"scalars": 0, "histograms": 0, "tensors": 0})
+    ea.Reload()
+    return ea
+
+
+def raw_events(logdir) -> list:
+    """Every record of every event file in ``logdir`` as an ``Event``, as written (TensorBoard's
+    loader checks each record's CRCs; ``EventAccumulator`` would convert the values)."""
+    from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
+    from tensorboard.compat.proto.event_pb2 import Event
+
+    out = []
+    for path in sorted(logdir.glob("events.out.tfevents.*")):
+        out += [Event.FromString(r) for r in RawEventFileLoader(str(path), detect_file_replacement=False).Load()]
+    return out

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from trainlab.diagnose.stats import activation_stats, finish, histogram, projection_std, signs
+from trainlab.diagnose.stats import SMALL, activation_stats, finish, histogram, histograms, projection_std, signs
 
 NAN = torch.tensor(math.nan)
 
@@ -67,3 +67,23 @@ def test_projection_std_is_zero_for_identical_units_and_scaled_otherwise():
     w = torch.randn(400, 50) * 0.3
     spread = projection_std(w, r).item() / (0.3 * math.sqrt(50))
     assert spread == pytest.approx(1.0, abs=0.1)
+
+
+def test_histograms_of_many_tensors_match_one_by_one():
+    """Small tensors counted together (one segment each), large ones alone, empty ones NaN:
+    each row is what the per-tensor reductions give."""
+    g = torch.Generator().manual_seed(0)
+    ts = [torch.randn(10, 2, generator=g), torch.full((10,), 0.5), torch.randn(SMALL + 1, generator=g) * 4,
+          torch.zeros(0), torch.randn(3, 3, generator=g) - 7, torch.arange(40.0).double()]
+    out = histograms(ts, 8)
+    assert out.shape == (len(ts), 12) and out.dtype == torch.float32
+    assert torch.isnan(out[3]).all()
+    for i, t in enumerate(ts):
+        if t.numel() == 0:
+            continue
+        x = t.float().reshape(-1)
+        assert out[i, :2].tolist() == [x.min().item(), x.max().item()]
+        assert out[i, 2].item() == pytest.approx(x.sum().item(), abs=1e-3)
+        assert out[i, 3].item() == pytest.approx((x * x).sum().item(), rel=1e-5)
+        assert out[i, 4:].tolist() == histogram(x, 8).tolist()
+    assert out[5, 4:].tolist() == [5.0] * 8  # 0..39 in 8 equal bins

@@ -8,16 +8,10 @@ import torch
 
 from tests.conftest import EXAMPLES, run_cli
 
+from tests.diagnose.common import raw_events
+from tests.diagnose.common import tensorboard_events as events
+
 pytest.importorskip("tensorboard")
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
-
-EVERYTHING = {"scalars": 0, "histograms": 0, "tensors": 0}
-
-
-def events(logdir):
-    ea = EventAccumulator(str(logdir), size_guidance=EVERYTHING)
-    ea.Reload()
-    return ea
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +116,36 @@ def test_lab_tensorboard_one_folder_per_training_one_run_per_member(tmp_path):
     assert len(members) == 8 and all(m.startswith("lr-") and m.endswith("-seed-0") for m in members)  # 8 rates
     ea = events(tmp_path / "tb" / trainings[0] / members[0])
     assert ea.Scalars("loss/train") and result["claims"]
+
+
+def test_callback_writes_one_event_per_step_with_every_tag(tmp_path):
+    """A histogram step's per-layer scalars, loss/lr scalars and the activation, weight and
+    gradient histograms travel as ONE event; every logged step is one event."""
+    from trainlab import data
+    from trainlab.diagnose import TensorBoard
+    from trainlab.nn import build
+    from trainlab.train import Trainer
+
+    ds = data.load("xor")
+    torch.manual_seed(0)
+    net = build({"mlp": {"hidden": [5, 4], "activation": "sigmoid"}}, ds.input_shape, 1)
+    tb = TensorBoard(tmp_path, every=5, hist_every=10, graph=False)
+    cfg = {"loss": "binary_cross_entropy", "optimizer": "sgd", "lr": 0.1, "steps": 20, "log_every": 5}
+    Trainer(net, cfg, device="cpu", seed=0, callbacks=[tb]).fit(ds.train, ds.val)
+    assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 1
+    events = [e for e in raw_events(tmp_path) if e.HasField("summary")]
+    steps = [e.step for e in events]
+    assert len(steps) == len(set(steps)) and {1, 10, 20} <= set(steps)
+    at10 = {v.tag: v for v in next(e for e in events if e.step == 10).summary.value}
+    assert {"loss/train", "lr", "activations/Layer1/Sigmoid/saturated", "gradients/Layer2/Linear/grad_rel"} <= set(at10)
+    hist = {tag for tag, v in at10.items() if v.HasField("histo")}
+    for layer in ("Layer1", "Layer2", "Output"):
+        assert {f"weights/{layer}/Linear.weight", f"weights/{layer}/Linear.bias",
+                f"gradients/{layer}/Linear.weight"} <= hist
+    assert {"activations/Layer1/Sigmoid", "activations/Layer2/Sigmoid"} <= hist
+    # the last step is a histogram step: its weight histogram is the trained weights' (4x5)
+    w = next(v.histo for e in events if e.step == 20 for v in e.summary.value if v.tag == "weights/Layer2/Linear.weight")
+    (final,) = [p.detach() for p in net.parameters() if p.shape == (4, 5)]
+    assert (w.num, sum(w.bucket)) == (20, 20)
+    assert (w.min, w.max) == pytest.approx((final.min().item(), final.max().item()))
+    assert w.sum_squares == pytest.approx((final ** 2).sum().item(), rel=1e-5)

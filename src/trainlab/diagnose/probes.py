@@ -191,10 +191,17 @@ class Probes(Callback):
             parts = [s for _, _, s in self._acts] + [h for _, h in self._hists]
             if scalars:
                 parts.append(torch.stack([s.reshape(()).float() for s in scalars]))
-            flat = torch.cat(parts).cpu().numpy().astype(np.float64) if parts else np.zeros(0)  # the one transfer
+            extra = [e.reshape(-1).float() for e in self._extra()]
+            flat = torch.cat(parts + extra).cpu().numpy().astype(np.float64) if parts or extra else np.zeros(0)  # the one transfer
+        self.extra = flat[flat.size - sum(e.numel() for e in extra):]
         record = self._unpack(flat, step, loss is not None)
         self.log.add(record)
         return record
+
+    def _extra(self) -> list[torch.Tensor]:
+        """A subclass's own device tensors, to travel in the step's one transfer; their values
+        are in ``self.extra`` (float64, flat, in order) when ``end`` returns."""
+        return []
 
     def _nan(self, device) -> torch.Tensor:
         t = self._nans.get(device)

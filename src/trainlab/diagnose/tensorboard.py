@@ -12,9 +12,10 @@ hooks and their one-transfer-per-sampled-step cost, and adds the writing:
 * at the probes' histogram steps: the probes' per-layer numbers as scalars (activation mean /
   std / dead / saturated, gradient norm and its ratio to the output layer's, update/weight
   ratio) and the histograms ``activations/LAYER`` (the probes' own counts),
-  ``weights/LAYER.PARAM`` and ``gradients/LAYER.PARAM`` (every parameter, counted on the device,
-  moved to the host in one transfer). The per-layer scalars wait for the histogram steps because
-  writing ~100 values at every sampled step costs more than sampling them (bench/tensorboard.py);
+  ``weights/LAYER.PARAM`` and ``gradients/LAYER.PARAM`` (every parameter, counted on the device
+  all together by ``stats.histograms``, in the probes' own transfer of that step). The per-layer
+  scalars wait for the histogram steps because writing ~100 values at every sampled step costs
+  more than sampling them (bench/tensorboard.py);
 * the graph, once, traced from the first batch with each block named after its spec path
   (``trainlab.nn.scopes``: ``Layer1`` ... ``LayerN``, ``Output`` for an mlp; ``layers[i]``).
 
@@ -24,22 +25,22 @@ TensorBoard run per member, ``LOGDIR/seed-S``, so the seeds overlay: each member
 its weight and gradient histograms (the probes' activation hooks would mix members, so a stack
 has no activation histograms); ``per_member=True`` does the same for members trained one after
 another (``SequentialTrainer``: one ``fit`` per member). A resumed run truncates the events past
-its checkpoint (``purge_step``), so the curves match an unbroken run.
+its checkpoint (``purge_step``), so the curves match an unbroken run. Each run gets a step's
+values as ONE event, written by ``trainlab.diagnose.events.Events`` (no writer thread).
 """
 
 from __future__ import annotations
 
-import functools
 import math
-import re
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from trainlab.diagnose.events import Events
 from trainlab.diagnose.probes import Probes
+from trainlab.diagnose.stats import histograms
 from trainlab.errors import ConfigError
 from trainlab.train.callbacks import SPEC_CALLBACKS
 
@@ -118,11 +119,13 @@ class TensorBoard(Probes):
 
     def on_step_end(self, trainer):
         if not self._stacked:
-            super().on_step_end(trainer)  # a sampled step: self.end() writes its record
+            super().on_step_end(trainer)  # a histogram step: self.end() gathers its record
         elif trainer.step == 1 or trainer.step % self.hist_every == 0:
             self._member_histograms(trainer)
         if trainer.metrics is not None:
-            self._write_scalars(trainer.metrics, trainer.step)
+            self._metric_scalars(trainer.metrics)
+        for w in self.writers:
+            w.write(trainer.step)  # the step's values, one event per run
         if self.graph and not self._graph_done and getattr(trainer, "batch", None) is not None:
             self._graph_done = True
             self._add_graph(trainer)
@@ -143,23 +146,30 @@ class TensorBoard(Probes):
         self.writers = []
 
     # ---- writing -------------------------------------------------------------------------
-    def end(self, step: int, loss: torch.Tensor | None = None) -> dict:
-        record = super().end(step, loss)
-        if not record.get("hist"):  # the per-layer numbers go out with the histograms (see the docstring)
-            return record
-        w = self.writers[0]
-        write_record(w, record, self._names, with_loss=False)
-        items = []
+    def _extra(self) -> list[torch.Tensor]:
+        """At a histogram step: every parameter's and gradient's histogram, counted on the
+        device (``stats.histograms``), to travel in the probes' one transfer."""
+        self._items = []
+        if not self._hist:
+            return []
         for l in self.layers:
             name = self._names.get(l.name, l.name)
             for pname, p in l.params:
-                items += [(f"weights/{name}.{pname}", p.detach())]
-                items += [(f"gradients/{name}.{pname}", p.grad)] if p.grad is not None else []
-        self._histograms(w, items)
-        w.write(step)
+                self._items.append((f"weights/{name}.{pname}", p.detach()))
+                if p.grad is not None:
+                    self._items.append((f"gradients/{name}.{pname}", p.grad))
+        return [histograms([t for _, t in self._items], self.bins)] if self._items else []
+
+    def end(self, step: int, loss: torch.Tensor | None = None) -> dict:
+        record = super().end(step, loss)
+        if not self._hist:  # the per-layer numbers go out with the histograms (see the docstring)
+            return record
+        w = self.writers[0]
+        write_record(w, record, self._names, with_loss=False)
+        _write_histograms(w, self._items, self.extra)
         return record
 
-    def _write_scalars(self, m: dict, step: int) -> None:
+    def _metric_scalars(self, m: dict) -> None:
         per = m.get("per_model")
         for k, w in enumerate(self.writers):
             values = {key: v[k] for key, v in per.items()} if self._stacked else m
@@ -167,12 +177,12 @@ class TensorBoard(Probes):
                 tag = scalar_tag(key)
                 if tag is not None and isinstance(v, (int, float)) and math.isfinite(v):
                     w.scalar(tag, v)
-            w.write(step)
 
     def _member_histograms(self, t) -> None:
-        """Each member's weights and gradients (views into the stack), into its own run."""
-        leaves = list(t.model._leaves())
-        for k, w in enumerate(self.writers):
+        """Each member's weights and gradients (views into the stack), into its own run; all
+        members' histograms counted together and moved to the host in one transfer."""
+        leaves, per = list(t.model._leaves()), []
+        for k in range(len(self.writers)):
             items = []
             for leaf_name, leaf in leaves:
                 name = self._names.get(leaf_name, leaf_name)
@@ -183,20 +193,15 @@ class TensorBoard(Probes):
                     items.append((f"weights/{name}.{pname}", v))
                     if pname in grads:
                         items.append((f"gradients/{name}.{pname}", grads[pname]))
-            self._histograms(w, items)
-            w.write(t.step)
-
-    def _histograms(self, w, items: list) -> None:
-        """Histograms of [(tag, tensor)], counted on the device, moved to the host in one transfer."""
-        if not items:
-            return
+            per.append(items)
+        every = [t for items in per for _, t in items]
         with torch.no_grad():
-            parts = [_hist_parts(t.detach().reshape(-1).float(), self.bins) for _, t in items]
-            flat = torch.cat(parts).cpu().numpy().astype(np.float64)  # the one transfer
-        size = self.bins + 4
-        for i, (tag, t) in enumerate(items):
-            lo, hi, s1, s2, *counts = flat[i * size:(i + 1) * size]
-            w.histogram(tag, lo, hi, t.numel(), s1, s2, counts)
+            flat = histograms(every, self.bins).cpu().numpy().astype(np.float64).reshape(-1) if every else None
+        i = 0
+        for w, items in zip(self.writers, per):
+            n = len(items) * (self.bins + 4)
+            _write_histograms(w, items, flat[i:i + n])
+            i += n
 
     def _add_graph(self, t) -> None:
         """Trace the model (each block named after its spec path) on two rows of the batch; the
@@ -212,7 +217,7 @@ class TensorBoard(Probes):
                 warnings.simplefilter("ignore", DeprecationWarning)
                 self.writers[0].add_graph(scoped(model), x)
         except Exception as e:  # a model torch.jit cannot trace: say so in TensorBoard's text tab
-            self.writers[0].writer.add_text("graph", f"the graph could not be traced: {type(e).__name__}: {e}")
+            self.writers[0].text("graph", f"the graph could not be traced: {type(e).__name__}: {e}")
         finally:
             torch.set_rng_state(cpu)
             if cuda is not None:
@@ -266,92 +271,13 @@ def _display_names(model) -> dict:
     return display_names(model)
 
 
-def _hist_parts(x: torch.Tensor, bins: int) -> torch.Tensor:
-    """(bins + 4,): min, max, sum, sum of squares, then the counts in ``bins`` equal bins."""
-    from trainlab.diagnose.stats import histogram
-
-    lo, hi = torch.aminmax(x)
-    return torch.cat([torch.stack([lo, hi, x.sum(), torch.dot(x, x)]), histogram(x, bins)])
-
-
-@functools.lru_cache(maxsize=1)
-def _proto():
-    """TensorBoard's ``Summary`` protobuf class (imported once, on first use)."""
-    from tensorboard.compat.proto.summary_pb2 import Summary
-
-    return Summary
-
-
-class Events:
-    """One TensorBoard run (a ``SummaryWriter``) that gathers a step's scalars and histograms and
-    writes them as ONE event: ``add_scalar`` builds and queues an event per value (~50-150 us
-    each), which would cost more than the probes themselves at a hundred values a step."""
-
-    FLUSH_SECONDS = 1.0  # gathered events go to the writer thread at most this often (and at close)
-
-    def __init__(self, logdir: str | Path, purge_step: int | None = None):
-        from torch.utils.tensorboard import SummaryWriter
-
-        # a deep queue: put() never waits for the writer thread (which serializes and writes);
-        # the file reaches the disk every 5 s, so a running tensorboard sees the run as it trains
-        self.writer = SummaryWriter(str(logdir), purge_step=purge_step, max_queue=100_000, flush_secs=5)
-        self._values: list = []
-        self._pending: list = []  # (summary, step) not yet handed to the writer thread
-        self._last = time.monotonic()
-
-    def scalar(self, tag: str, value: float) -> None:
-        self._values.append(_proto().Value(tag=tag, simple_value=float(value)))
-
-    def histogram(self, tag: str, lo: float, hi: float, n: float, s1: float, s2: float, counts) -> None:
-        """Counts in equal bins over [lo, hi] (skipped when the range is non-finite)."""
-        from tensorboard.compat.proto.summary_pb2 import HistogramProto
-
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            return
-        edges = np.linspace(lo, hi if hi > lo else lo + 1e-12, len(counts) + 1)
-        h = HistogramProto(min=lo, max=hi, num=float(n), sum=float(s1), sum_squares=float(s2),
-                           bucket_limit=edges[1:].tolist(), bucket=[float(c) for c in counts])
-        self._values.append(_proto().Value(tag=tag, histo=h))
-
-    def write(self, step: int) -> None:
-        """Everything gathered since the last write, as one event at ``step``."""
-        if self._values:
-            self._pending.append((_proto()(value=self._values), step))
-            self._values = []
-        if time.monotonic() - self._last >= self.FLUSH_SECONDS:
-            self.flush()
-
-    def flush(self) -> None:
-        """Hand the gathered events to the writer thread in one burst: waking it for every
-        event (a lock hand-off each) cost more than building them."""
-        fw = self.writer._get_file_writer()
-        for summary, step in self._pending:
-            fw.add_summary(summary, step)
-        self._pending = []
-        self._last = time.monotonic()
-
-    def add_graph(self, model, x) -> None:
-        """The traced graph with the spec's scopes at the top: torch names nodes
-        ``SpecGraph/Scope[Layer1]/Linear[0]/...``; TensorBoard then shows one ``SpecGraph`` box
-        to open. Dropping the root and the ``Scope[...]`` wrapping shows Layer1 ... Output
-        connected at the top, as the lecture's ``tf.name_scope`` graph."""
-        from torch.utils.tensorboard import _pytorch_graph
-
-        graph_def, meta = _pytorch_graph.graph(model, x)
-        root = type(model).__name__ + "/"
-
-        def rename(name: str) -> str:
-            name = name[len(root):] if name.startswith(root) else name
-            return re.sub(r"(?:^|(?<=/))Scope\[([^\]]+)\]", r"\1", name)
-
-        for node in graph_def.node:
-            node.name = rename(node.name)
-            node.input[:] = [rename(i) for i in node.input]
-        self.writer._get_file_writer().add_graph((graph_def, meta))
-
-    def close(self) -> None:
-        self.flush()
-        self.writer.close()
+def _write_histograms(w: Events, items: list, flat: np.ndarray) -> None:
+    """[(tag, tensor)] with their ``stats.histograms`` rows (flat, float64) into ``w``."""
+    if not items:
+        return
+    rows = flat.reshape(len(items), -1)
+    n = np.array([t.numel() for _, t in items], dtype=np.float64)
+    w.histograms([tag for tag, _ in items], np.column_stack([rows[:, :2], n, rows[:, 2:]]))
 
 
 def write_record(w: Events, r: dict, names: dict | None = None, with_loss: bool = True) -> None:
@@ -371,9 +297,12 @@ def write_record(w: Events, r: dict, names: dict | None = None, with_loss: bool 
                        ("weight_std", "weights")):
             if p.get(f) is not None and math.isfinite(p[f]):
                 w.scalar(f"{tag}/{name}/{f}", p[f])
+    tags, rows = [], []
     for key, counts in (r.get("hist") or {}).items():
         a = r["acts"].get(key, {})
         lo, hi, mean, std = (math.nan if a.get(f) is None else float(a[f]) for f in ("min", "max", "mean", "std"))
-        n = float(np.sum(counts))
-        name = names.get(key.split("#")[0], key)
-        w.histogram(f"activations/{name}", lo, hi, n, mean * n, (std ** 2 + mean ** 2) * n, counts)
+        n = float(sum(counts))
+        tags.append(f"activations/{names.get(key.split('#')[0], key)}")
+        rows.append([lo, hi, n, mean * n, (std ** 2 + mean ** 2) * n, *counts])
+    if rows:
+        w.histograms(tags, np.array(rows, dtype=np.float64))
