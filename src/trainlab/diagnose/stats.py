@@ -83,8 +83,13 @@ def histogram(x: torch.Tensor, bins: int) -> torch.Tensor:
     min/max stats flag them."""
     x = x.detach().reshape(-1).float()
     lo, hi = torch.aminmax(x)
-    scaled = (x - lo) / (hi - lo).clamp_min(1e-30) * bins  # (N,) in [0, bins]
-    idx = scaled.nan_to_num(0.0, 0.0, 0.0).clamp_(0, bins - 1).long()
+    return _counts(x, lo, hi, bins)
+
+
+def _counts(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bins: int) -> torch.Tensor:
+    """``histogram`` of a flat float ``x`` whose min and max (0-d) are known."""
+    scaled = (x - lo).mul_(bins / (hi - lo).clamp_min(1e-30))  # (N,) in [0, bins]
+    idx = scaled.nan_to_num_(0.0, 0.0, 0.0).clamp_(0, bins - 1).int()  # int32: ~4x cheaper than int64 here
     return torch.bincount(idx, minlength=bins).float()
 
 
@@ -123,7 +128,7 @@ def histograms(tensors: list[torch.Tensor], bins: int) -> torch.Tensor:
             x = t.detach().reshape(-1).float()
             lo, hi = torch.aminmax(x)
             out[i, :4] = torch.stack([lo, hi, x.sum(), torch.dot(x, x)])
-            out[i, 4:] = histogram(x, bins)
+            out[i, 4:] = _counts(x, lo, hi, bins)
     if small:
         x = torch.cat([tensors[i].detach().reshape(-1) for i in small]).float()
         lengths = torch.tensor([tensors[i].numel() for i in small], device=device)
@@ -134,7 +139,7 @@ def histograms(tensors: list[torch.Tensor], bins: int) -> torch.Tensor:
         seg = torch.repeat_interleave(torch.arange(len(small), device=device), lengths, output_size=x.numel())
         scale = bins / (hi - lo).clamp_min(1e-30)
         scaled = ((x - lo.index_select(0, seg)) * scale.index_select(0, seg)).nan_to_num_(0.0, 0.0, 0.0)
-        idx = scaled.clamp_(0, bins - 1).long().add_(seg * bins)
+        idx = scaled.clamp_(0, bins - 1).int().add_(seg * bins)
         counts = torch.bincount(idx, minlength=len(small) * bins).reshape(len(small), bins).float()
         out[torch.tensor(small, device=device)] = torch.cat([stats, counts], 1)
     return out
