@@ -4,7 +4,7 @@ TensorBoard's own writer (without TensorFlow installed) computes it in a Python 
 bytes (~0.12 us a byte): a step's histograms (~50 KB) cost ~6 ms to checksum, more than the
 probes spend on that step. Here a record is cut into ``LANE``-byte lanes whose checksums are
 computed side by side (one numpy pass per 4-byte word of a lane, slicing-by-4 tables), then
-folded pairwise: ``crc(A + B) = shift_|B|(crc(A)) ^ crc(B)`` for the raw (linear) CRC, where
+folded pairwise, level by level: ``crc(A + B) = shift_|B|(crc(A)) ^ crc(B)`` for the raw (linear) CRC, where
 ``shift_n`` (n zero bytes) is linear, so it is four 256-entry tables per tree level. ~8x faster
 at 50 KB; short records (scalars, headers) use the byte loop.
 """
@@ -72,7 +72,7 @@ def crc32c(data: bytes) -> int:
     n = len(data)
     if n <= SHORT:
         return _crc_bytes(data)
-    lanes = 1 << max(0, (n - 1) // LANE).bit_length()  # a power of two, lanes * LANE >= n
+    lanes = -(-n // LANE)
     buf = np.zeros(lanes * LANE, dtype=np.uint8)
     start = buf.size - n  # leading zero bytes leave a zero raw state at zero
     buf[start:] = np.frombuffer(data, dtype=np.uint8)
@@ -84,6 +84,8 @@ def crc32c(data: bytes) -> int:
         c = _T3[c & 0xFF] ^ _T2[(c >> 8) & 0xFF] ^ _T1[(c >> 16) & 0xFF] ^ _T0[c >> 24]
     k = 0
     while c.size > 1:
+        if c.size % 2:  # a zero lane in front: leading zeros leave the raw state at zero
+            c = np.concatenate([np.zeros(1, dtype=np.uint32), c])
         c = _shift(_level(k), c[0::2]) ^ c[1::2]
         k += 1
     return int(c[0]) ^ 0xFFFFFFFF
