@@ -11,9 +11,15 @@ every 10 steps, histograms every 100) and the MNIST-size MLP of bench/probe_over
 Prints JSON {"cases": [...]}: per model and case the median seconds, ``ratio`` to unwatched and
 ``vs_probes`` (tensorboard / probes), each the median over repeats of per-repeat ratios (cases run
 back to back in rotating order, so load from other processes hits both sides alike), in CPU
-time of this process (``cpu_*``: every thread, the event writer's included; what a busy shared
-machine disturbs least) and in wall-clock time (``wall_*``).
+time of this process (``cpu_*``: every thread; what a busy shared machine disturbs least) and in
+wall-clock time (``wall_*``).
 ``graph_seconds`` (on the last case of each model): tracing and writing the graph once, warm.
+``own_seconds`` / ``own_vs_probes`` (there too): the CPU time spent inside the callback's own
+writing (everything ``TensorBoard`` adds to ``Probes`` but a few calls per step: gathering the
+values and the weight/gradient histograms, serializing, checksumming, writing the file),
+measured with ``time.thread_time`` around those methods in separate runs after the timed ones
+(3 pairs): the whole-run ratios spread by a few percent on a loaded machine, about as much as
+this cost itself; this number measures the cost directly.
 Target: ``vs_probes`` of ``tensorboard_no_graph`` <= 1.05 (writing costs no more than a few
 percent over the probes it reuses); the graph is a one-time cost per run.
 Usage: python bench/tensorboard.py [--repeats N] [--quick]
@@ -96,6 +102,44 @@ def graph_seconds(model: str, splits, repeats: int = 3) -> float:
     return round(statistics.median(times), 4)
 
 
+OWN = (("TensorBoard", "_extra"), ("TensorBoard", "_metric_scalars"), ("Events", "write"), ("Events", "close"),
+       ("Events", "__init__"), (None, "write_record"), (None, "_write_histograms"))  # disjoint: none calls another
+
+
+def own_seconds(model: str, steps: int, splits, repeats: int = 3) -> tuple[float, float]:
+    """Median CPU seconds inside the callback's own writing (``OWN``), and its median ratio to
+    a probes run's CPU time, over ``repeats`` pairs of runs."""
+    import trainlab.diagnose.events as events
+    import trainlab.diagnose.tensorboard as tb
+
+    spent = [0.0]
+
+    def timed(f):
+        def g(*a, **k):
+            t0 = time.thread_time()
+            try:
+                return f(*a, **k)
+            finally:
+                spent[0] += time.thread_time() - t0
+        return g
+
+    owners = {"TensorBoard": tb.TensorBoard, "Events": events.Events, None: tb}
+    saved = [(owners[o], name, getattr(owners[o], name)) for o, name in OWN]
+    own, ratios = [], []
+    try:
+        for owner, name, f in saved:
+            setattr(owner, name, timed(f))
+        for _ in range(repeats):
+            spent[0] = 0.0
+            run(model, "tensorboard_no_graph", steps, splits)
+            own.append(spent[0])
+            ratios.append(spent[0] / run(model, "probes", steps, splits)[1])
+    finally:
+        for owner, name, f in saved:
+            setattr(owner, name, f)
+    return round(statistics.median(own), 4), round(statistics.median(ratios), 4)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=9)
@@ -128,6 +172,7 @@ def main() -> None:
                             f"{kind}_vs_probes_of_minimums": round(min(times[c]) / min(probes), 3)})
             out.append(row)
         out[-1]["graph_seconds"] = graph_seconds(model, splits)
+        out[-1]["own_seconds"], out[-1]["own_vs_probes"] = own_seconds(model, steps, splits)
     print(json.dumps({"cadence": CADENCE, "repeats": repeats, "threads": torch.get_num_threads(),
                       "torch": torch.__version__, "cases": out}, indent=2))
 
