@@ -4,9 +4,9 @@ TensorBoard's own writer (without TensorFlow installed) computes it in a Python 
 bytes (~0.12 us a byte): a step's histograms (~50 KB) cost ~6 ms to checksum, more than the
 probes spend on that step. Here a record is cut into ``LANE``-byte lanes whose checksums are
 computed side by side (one numpy pass per 4-byte word of a lane, slicing-by-4 tables), then
-folded pairwise, level by level: ``crc(A + B) = shift_|B|(crc(A)) ^ crc(B)`` for the raw (linear) CRC, where
-``shift_n`` (n zero bytes) is linear, so it is four 256-entry tables per tree level. ~8x faster
-at 50 KB; short records (scalars, headers) use the byte loop.
+folded pairwise, level by level: ``crc(A + B) = shift_|B|(crc(A)) ^ crc(B)`` for the raw
+(linear) CRC, where ``shift_n`` (n zero bytes) is linear, so it is four 256-entry tables per
+tree level. 0.3 ms at 50 KB (20x faster); short records (scalars, headers) use the byte loop.
 """
 
 from __future__ import annotations

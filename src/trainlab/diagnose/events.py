@@ -19,6 +19,7 @@ import re
 import socket
 import struct
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -151,7 +152,9 @@ def traced_graph(model: torch.nn.Module, x: torch.Tensor):
     training = model.training
     model.train(False)
     try:
-        trace = torch.jit.trace(model, x, check_trace=False)
+        with warnings.catch_warnings():  # torch.jit.trace (what the graph uses) warns it is deprecated
+            warnings.simplefilter("ignore", DeprecationWarning)
+            trace = torch.jit.trace(model, x, check_trace=False)
     finally:
         model.train(training)
     graph = trace.graph

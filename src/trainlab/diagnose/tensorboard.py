@@ -32,7 +32,6 @@ values as ONE event, written by ``trainlab.diagnose.events.Events`` (no writer t
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -213,9 +212,7 @@ class TensorBoard(Probes):
         cpu = torch.get_rng_state()
         cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
         try:
-            with warnings.catch_warnings():  # torch.jit.trace (what the graph uses) warns it is deprecated
-                warnings.simplefilter("ignore", DeprecationWarning)
-                self.writers[0].add_graph(scoped(model), x)
+            self.writers[0].add_graph(scoped(model), x)
         except Exception as e:  # a model torch.jit cannot trace: say so in TensorBoard's text tab
             self.writers[0].text("graph", f"the graph could not be traced: {type(e).__name__}: {e}")
         finally:
