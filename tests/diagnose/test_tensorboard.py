@@ -144,7 +144,8 @@ def test_callback_writes_one_event_per_step_with_every_tag(tmp_path):
                 f"gradients/{layer}/Linear.weight"} <= hist
     assert {"activations/Layer1/Sigmoid", "activations/Layer2/Sigmoid"} <= hist
     # the last step is a histogram step: its weight histogram is the trained weights' (4x5)
-    w = next(v.histo for e in events if e.step == 20 for v in e.summary.value if v.tag == "weights/Layer2/Linear.weight")
+    last = next(e for e in events if e.step == 20)
+    w = next(v.histo for v in last.summary.value if v.tag == "weights/Layer2/Linear.weight")
     (final,) = [p.detach() for p in net.parameters() if p.shape == (4, 5)]
     assert (w.num, sum(w.bucket)) == (20, 20)
     assert (w.min, w.max) == pytest.approx((final.min().item(), final.max().item()))

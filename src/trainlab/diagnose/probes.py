@@ -192,7 +192,8 @@ class Probes(Callback):
             if scalars:
                 parts.append(torch.stack([s.reshape(()).float() for s in scalars]))
             extra = [e.reshape(-1).float() for e in self._extra()]
-            flat = torch.cat(parts + extra).cpu().numpy().astype(np.float64) if parts or extra else np.zeros(0)  # the one transfer
+            parts += extra
+            flat = torch.cat(parts).cpu().numpy().astype(np.float64) if parts else np.zeros(0)  # the one transfer
         self.extra = flat[flat.size - sum(e.numel() for e in extra):]
         record = self._unpack(flat, step, loss is not None)
         self.log.add(record)
