@@ -115,8 +115,10 @@ def train_members(spec: dict, dataset: Dataset, seeds=None, *, k: int | None = N
     loss = losses.resolve(cfg.loss, dataset.task)
     n_out = losses.get(loss).n_outputs(dataset.n_classes)
     device = device or spec.get("device", "auto")
-    mods, states = build_members(spec["model"], dataset.input_shape, n_out, seeds, init_scale)
+    mods, states = build_members(spec["model"], dataset.input_shape, n_out, seeds, init_scale, share=True)
     reason = stackable(mods[0]) if stacked != False else "stacked=False"  # noqa: E712
+    if reason is not None:  # trained one after another: every member its own module
+        mods = [m if all(m is not o for o in mods[:i]) else copy.deepcopy(m) for i, m in enumerate(mods)]
     if reason is not None and stacked is True:
         raise NotStackable(reason)
     cbs = list(callbacks or []) + ([ProgressBar(enabled=progress)] if progress is not False else [])

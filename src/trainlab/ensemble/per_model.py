@@ -25,8 +25,9 @@ from trainlab.train.losses import Loss
 
 
 def _ce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    k, c = out.shape[0], out.shape[-1]
-    return F.cross_entropy(out.reshape(-1, c), y.reshape(-1), reduction="none").view(k, -1).mean(1)
+    # classes in dim 1, (K, C, B): the softmax runs along the contiguous batch, 5x faster on a
+    # CPU than over rows of C = 10 classes ((K*B, C); bench/search.py's 64 members, batch 64)
+    return F.cross_entropy(out.transpose(1, 2), y, reduction="none").mean(1)
 
 
 def _bce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -91,6 +92,7 @@ class MemberSteps:
         self.optimizer, self.params = optimizer, list(params)
         self.decays = [(p, d) for p, d in zip(self.params, decays) if d is not None and bool((d != 0).any())]
         self.scale, self.decoupled = scale, decoupled
+        self._old: list[torch.Tensor] | None = None  # the parameters before a scaled step, reused
         self.refresh()
 
     def refresh(self) -> None:
@@ -108,7 +110,10 @@ class MemberSteps:
         if not self._scaled:
             self.optimizer.step()
             return
-        old = [p.detach().clone() for p in self.params]
+        if self._old is None:
+            self._old = [torch.empty_like(p) for p in self.params]
+        for o, p in zip(self._old, self.params):
+            o.copy_(p)
         self.optimizer.step()
-        for p, o in zip(self.params, old):
-            p.copy_(torch.lerp(o, p, per_member(self.scale, p)))
+        for p, o in zip(self.params, self._old):  # o + scale * (p - o), in place, into p
+            p.copy_(o.lerp_(p, per_member(self.scale, p)))

@@ -4,7 +4,8 @@ Same configuration (``TrainConfig``), same components (``optim.build``, ``schedu
 the loss registry), same fixed callback events in the same order, same step plan (batch size,
 steps per epoch, log points). Member k sees what a separate ``Trainer(seed=seeds[k])`` sees:
 its own data order (a generator seeded ``seeds[k] + 1``, ``data_order="per_model"``) — or one
-order for all (``data_order="shared"``, cheaper: one batch feeds every member).
+order for all (``data_order="shared"``, cheaper: one batch feeds every member; also what
+``per_model`` draws when every member has the same seed, as a search's trials do).
 
 Per-member results: ``evaluate(split)`` returns lists (one value per member); at logged steps
 ``metrics`` holds the means over live members under the Trainer's keys (so its callbacks —
@@ -59,6 +60,10 @@ class StackedTrainer(Loop):
         cfg = self.config
         self.lr = self._default_lr()
         self.hparams = self._check_hparams(hparams or {})
+        if "lr" in (hparams or {}) and cfg.schedule is None:
+            # the group steps at the largest member rate and the others scale down (lerp weights
+            # <= 1): extrapolating a small step 100x also scales its float rounding 100x
+            self.lr = max(self.hparams["lr"])
         self.optimizer = optim.build(cfg.optimizer, model, self.lr, 0.0)
         self._steps = self._member_steps()
         self.callbacks = self._callback_list(callbacks, MemberGuard(), MemberEarlyStopping)
@@ -66,8 +71,10 @@ class StackedTrainer(Loop):
         if len(seeds) != self.k:
             raise ConfigError(f"seeds: expected {self.k} seeds (one per member), got {len(seeds)}")
         self.seeds = seeds
-        self.shuffles = ([torch.Generator().manual_seed(s + 1) for s in seeds] if data_order == "per_model"
-                         else [torch.Generator().manual_seed(seed + 1)])
+        # members whose seeds are all equal (a search's trials) draw one order: one batch feeds all
+        self._one_order = data_order == "shared" or len(set(seeds)) == 1
+        self.shuffles = ([torch.Generator().manual_seed((seeds[0] if data_order == "per_model" else seed) + 1)]
+                         if self._one_order else [torch.Generator().manual_seed(s + 1) for s in seeds])
         self.step = self.epoch = self.batch_in_epoch = 0
         self.perm: torch.Tensor | None = None  # (K, N) per member, or (N,) shared
         self.metrics: dict | None = None
@@ -128,7 +135,7 @@ class StackedTrainer(Loop):
     def _new_epoch(self, n: int) -> None:
         if self.batch_size >= n:
             self.perm = None
-        elif self.data_order == "shared":
+        elif self._one_order:
             self.perm = torch.randperm(n, generator=self.shuffles[0]).to(self.device)
         else:  # (K, N): member k's permutation, drawn as its own Trainer would
             self.perm = torch.stack([torch.randperm(n, generator=g) for g in self.shuffles]).to(self.device)

@@ -196,10 +196,12 @@ class _Progress:
     def __call__(self, study, trial) -> None:
         done = _finished(study)
         value = f"{trial.value:.4f}" if trial.value is not None else trial.state.name.lower()
-        try:
-            best = f"best {study.best_value:.4f} (#{study.best_trial.number})"
-        except ValueError:
-            best = "no complete trial yet"
+        # the best complete trial without Optuna's study.best_trial, which deep-copies it (a third
+        # of a stacked 64-trial batch's bookkeeping on a 64-wide MLP: bench/search.py)
+        done_trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        pick = max if study.direction == optuna.study.StudyDirection.MAXIMIZE else min
+        top = pick(done_trials, key=lambda t: t.value) if done_trials else None
+        best = f"best {top.value:.4f} (#{top.number})" if top is not None else "no complete trial yet"
         params = _params(trial.params)
         attrs = trial.user_attrs.get(ATTR, {})
         mode = attrs.get("mode", "")

@@ -165,7 +165,7 @@ class Evaluator:
                            diverged=str(e).split(";")[0])
                 return [("fail", str(e).split(";")[0])] * k
             mode = members.mode
-            values = members.evaluate(ds.val)[self.metric]
+            values = _last_val(members, self.key, base) or members.evaluate(ds.val)[self.metric]
             for j in range(k):
                 if j in members.trainer.diverged:
                     diverged.setdefault(j, f"training diverged: loss is non-finite by step {members.trainer.diverged[j]}")
@@ -191,6 +191,17 @@ class Evaluator:
             else:
                 out.append(("complete", sum(scores[j]) / len(scores[j])))
         return out
+
+
+def _last_val(members, key: str, spec: dict) -> list[float] | None:
+    """The members' validation scores logged at the last step (the Trainer logs the final
+    step), when nothing changed the weights after it (early stopping's restore): the same
+    numbers ``evaluate`` would compute again."""
+    t = members.trainer
+    if members.mode != "stacked" or spec["train"].get("early_stopping") is not None or not t.history:
+        return None
+    last = t.history[-1]
+    return list(last["per_model"][key]) if last["step"] == t.step and key in last["per_model"] else None
 
 
 @functools.lru_cache(maxsize=4)
