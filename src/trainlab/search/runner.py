@@ -159,6 +159,8 @@ def _run_stage(study: optuna.Study, spec: dict, space: Space, n: int, ev: Evalua
         asked = [study.ask() for _ in range(count)]
         beat = _Heartbeat(study, asked)
         try:
+            for t in asked:  # whose trials: another local worker's Ctrl-C must not fail them
+                t.set_user_attr("worker", WORKER)
             params = [space.suggest(t) for t in asked]
             sizes = "+".join(str(len(g)) for g in batches.group(params))
             say(f"[stage {label}] start trials {asked[0].number}..{asked[-1].number}: stacks of {sizes}")
