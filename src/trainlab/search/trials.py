@@ -149,6 +149,10 @@ class Evaluator:
         hparams = {name: [float(p[key]) for p in params] for key, name in MEMBER_KEYS.items()
                    if name != "seed" and key in params[0]}
         seeds = [int(p.get("seed", base["seed"])) for p in params]
+        if "lr" in hparams and base["train"]["schedule"] is None:
+            # the stack's optimizer steps at the largest member rate and scales the others down
+            # (lerp weights <= 1): extrapolating a small step 100x would scale its float rounding 100x
+            base = {**base, "train": {**base["train"], "lr": max(hparams["lr"])}}
         scores: list[list[float]] = [[] for _ in range(k)]
         pruned: set[int] = set()
         diverged: dict[int, str] = {}
@@ -158,7 +162,7 @@ class Evaluator:
             try:
                 members = train_members(base, ds, seeds, hparams=hparams or None,
                                         callbacks=[report, *self._events(trials, i)],
-                                        device=base["device"], progress=False)
+                                        device=base["device"], progress=False, classes_first=True)
             except DivergenceError as e:  # every member diverged: each trial failed, the search goes on
                 for j in range(k):
                     _attrs(trials[j], mode=f"stacked x{k}", curve=report.curves[j], seconds=(time.perf_counter() - t0) / k,
