@@ -102,7 +102,8 @@ def test_a_killed_stacked_worker_costs_only_its_batch(tmp_path, postgres_url):
     print(f"\nkill a stacked worker: batch {first}..{last} killed; {len(trials)} trials, {len(complete)} complete, "
           f"{len(failed)} failed; modes {sorted({t.user_attrs['trainlab']['mode'] for t in complete})}")
     assert sorted(t.number for t in failed) == list(range(first, last + 1))  # the killed batch, nothing else
-    assert N <= len(complete) <= N + 16 and len(trials) == len(complete) + len(failed)  # nothing running or waiting
+    # workers asking together overshoot N by at most a trial each
+    assert N <= len(complete) <= N + 2 and len(trials) == len(complete) + len(failed)  # nothing running or waiting
     assert len({t.number for t in trials}) == len(trials)
     for f in failed:  # each killed trial's parameters were tried again, exactly once
         retries = [t for t in complete if t.system_attrs.get("failed_trial") == f.number]

@@ -156,7 +156,12 @@ def _run_stage(study: optuna.Study, spec: dict, space: Space, n: int, ev: Evalua
         if count == 0:  # the rest is running elsewhere: wait for it (a dead worker's trial is retried)
             time.sleep(1.0)
             continue
-        asked = [study.ask() for _ in range(count)]
+        asked = [study.ask()]
+        for _ in range(count - 1):  # one at a time: each asked trial is RUNNING at once, so workers
+            # asking together overshoot n by at most one trial each, not by a batch each
+            if _claimed(study) >= n and not _waiting(study):
+                break
+            asked.append(study.ask())
         beat = _Heartbeat(study, asked)
         try:
             for t in asked:  # whose trials: another local worker's Ctrl-C must not fail them
@@ -285,11 +290,17 @@ def _fail_stale(study) -> None:
 
 
 def _stop_at(n: int):
-    """Stop once ``n`` trials finished and no retried trial (a dead worker's) waits for a worker."""
+    """Stop once ``n`` trials finished or run elsewhere (other workers finish those; a dead one's
+    are retried on a heartbeat storage) and no retried trial (a dead worker's) waits for a worker."""
     def cb(study, trial):
-        if _finished(study) >= n and not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        if _claimed(study) >= n and not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             study.stop()
     return cb
+
+
+def _claimed(study) -> int:
+    """Finished trials and running ones (this worker's or others')."""
+    return _finished(study) + len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
 
 
 def _finished(study) -> int:
