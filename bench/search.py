@@ -1,22 +1,36 @@
-"""64 random-search trials of a small MLP on digits (64-64-10 ReLU, Adam, batch 64, a few
-epochs): ``trainlab.search`` training the batch as one stacked computation, against one trial
+"""64 random-search trials of a small MLP on digits (two ReLU hidden layers, Adam, batch 64,
+3 epochs): ``trainlab.search`` training the batch as one stacked computation, against one trial
 at a time through a plain Optuna objective (the hand-written PyTorch loop a user writes: build
-the net, train, score on validation). Same sampler seed, so both try the same 64 (lr, weight
-decay) pairs. Interleaved repeats, medians, one process.
+the net, train, score on validation). Interleaved repeats, medians, one process.
+
+Like with like: both sides try the same 64 (lr, weight decay) pairs (same sampler seed), start
+from the same initial weights (the spec's He-normal init for the repeat's seed, which the plain
+objective loads), see the same data order (a generator seeded seed + 1), decay weights but not
+biases, use fused Adam, and score the final net on the same validation split. So each trial's
+value should agree between the two sides (up to float rounding, which a rate near 0.1 can
+amplify): ``max_trial_diff`` and ``trials_off`` (trials differing by more than one validation
+sample) say whether they do. Each repeat draws a new init and data order (seed = repeat).
+
+The ratio depends on the net's width: a stack of 64 members is one batched matmul per layer,
+compute-bound on a CPU for a 64-wide net, while one small trial is overhead-bound. ``widths``
+measures the same protocol at several hidden widths; the headline is the first width in
+``--widths`` (64 by default: the net the issue's "small MLP on digits" was measured on first).
 
 Also: the per-trial cost of Optuna's JournalStorage (one file, fsync per write) against its
 InMemoryStorage, on an objective that does no work (two suggestions, one user attribute).
 
-Prints JSON {"stacked_trials_per_s", "plain_trials_per_s", "ratio", "best_stacked", "best_plain",
-"journal_ms_per_trial", "memory_ms_per_trial", ...}. Target: ratio >= 10 at the same best value
-within noise.
-Usage: python bench/search.py [--trials 64] [--epochs 3] [--repeats 3] [--threads 1]
+Prints JSON {"headline": {...}, "widths": [{"hidden", "stacked_trials_per_s",
+"plain_trials_per_s", "ratio", "best_stacked", "best_plain", "max_trial_diff", ...}],
+"journal_ms_per_trial", "memory_ms_per_trial", "load_average"}. Target: ratio >= 10 at the same
+best value within noise.
+Usage: python bench/search.py [--trials 64] [--epochs 3] [--repeats 5] [--widths 64,32,16] [--threads 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -27,52 +41,48 @@ import torch
 from torch import nn
 
 from trainlab import data
-from trainlab.search import search
+from trainlab.search import load, search
 from trainlab.train import resolve
+from trainlab.train.run import build_model
 
 SPACE = {"train.lr": {"log_uniform": [1e-4, 0.1]}, "train.weight_decay": {"log_uniform": [1e-6, 1e-2]}}
 
 
-def spec(epochs: int) -> dict:
-    return resolve({"name": "bench-search", "seed": 0, "device": "cpu", "data": {"name": "digits", "preprocess": "standardize"},
-                    "model": {"mlp": {"hidden": [64, 64], "activation": "relu", "init": "he_normal"}},
+def spec(epochs: int, width: int = 64, seed: int = 0) -> dict:
+    return resolve({"name": "bench-search", "seed": seed, "device": "cpu", "data": {"name": "digits", "preprocess": "standardize"},
+                    "model": {"mlp": {"hidden": [width, width], "activation": "relu", "init": "he_normal"}},
                     "train": {"optimizer": "adam", "lr": 1e-3, "epochs": epochs, "batch_size": 64}})
 
 
-def run_stacked(s: dict, trials: int, seed: int) -> tuple[float, float]:
+def run_stacked(s: dict, trials: int, seed: int) -> tuple[float, list[float]]:
+    """Seconds for the whole search, and each trial's value (by trial number)."""
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         r = search(s, SPACE, trials, sampler="random", seed=seed, storage="memory", out=Path(tmp), batch=trials,
                    progress=lambda line: None)
         seconds = time.perf_counter() - t0
+        rows = sorted(load(Path(tmp))[1], key=lambda row: row["trial"])
     assert r["stacked"] == trials, r
-    return seconds, r["best"]["value"]
+    return seconds, [row["value"] if isinstance(row["value"], float) else float("nan") for row in rows]
 
 
-def he_init(net: nn.Sequential) -> None:
-    """The spec's ``he_normal``: std sqrt(gain^2 / fan_in), gain sqrt(2) before a ReLU, 1 before
-    the output; biases zero (trainlab's ``bias_init`` default)."""
-    layers = [m for m in net if isinstance(m, nn.Linear)]
-    with torch.no_grad():
-        for i, m in enumerate(layers):
-            gain = 1.0 if i == len(layers) - 1 else 2 ** 0.5
-            m.weight.normal_(0.0, gain / m.in_features ** 0.5)
-            m.bias.zero_()
-
-
-def run_plain(s: dict, ds, trials: int, seed: int) -> tuple[float, float]:
+def run_plain(s: dict, ds, trials: int, seed: int) -> tuple[float, list[float]]:
     """What a user writes: an Optuna objective that builds and trains one net per trial."""
-    epochs, bs = s["train"]["epochs"], s["train"]["batch_size"]
+    epochs, bs, width = s["train"]["epochs"], s["train"]["batch_size"], s["model"]["mlp"]["hidden"][0]
     xtr, ytr, xva, yva = ds.train.x, ds.train.y, ds.val.x, ds.val.y
+    # the spec's initial weights for this seed (he_normal, zero biases), as trainlab builds them
+    init = {k.removeprefix("layers."): v for k, v in build_model(s, ds).state_dict().items()}
 
     def objective(trial):
         lr = trial.suggest_float("train.lr", 1e-4, 0.1, log=True)
         wd = trial.suggest_float("train.weight_decay", 1e-6, 1e-2, log=True)
-        torch.manual_seed(0)
-        net = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
-        he_init(net)  # like with like: the spec's he_normal, zero biases, and the fused Adam trainlab uses
-        opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=wd, fused=True)
-        g = torch.Generator().manual_seed(1)
+        net = nn.Sequential(nn.Linear(64, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 10))
+        net.load_state_dict(init)
+        weights = [p for n, p in net.named_parameters() if n.endswith("weight")]
+        biases = [p for n, p in net.named_parameters() if n.endswith("bias")]
+        opt = torch.optim.Adam([{"params": weights, "weight_decay": wd}, {"params": biases, "weight_decay": 0.0}],
+                               lr=lr, fused=True)
+        g = torch.Generator().manual_seed(s["seed"] + 1)
         for _ in range(epochs):
             perm = torch.randperm(len(xtr), generator=g)
             for i in range(0, len(xtr), bs):
@@ -86,7 +96,8 @@ def run_plain(s: dict, ds, trials: int, seed: int) -> tuple[float, float]:
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=seed))
     t0 = time.perf_counter()
     study.optimize(objective, n_trials=trials)
-    return time.perf_counter() - t0, study.best_value
+    seconds = time.perf_counter() - t0
+    return seconds, [t.value for t in sorted(study.trials, key=lambda t: t.number)]
 
 
 def storage_cost(trials: int) -> dict:
@@ -108,33 +119,41 @@ def storage_cost(trials: int) -> dict:
     return out
 
 
+def summary(width: int, trials: int, stacked: list, plain: list, n_val: int) -> dict:
+    """One width's repeats: median times, the ratio, each repeat's best, trial-by-trial agreement."""
+    ts, tp = statistics.median(t for t, _ in stacked), statistics.median(t for t, _ in plain)
+    diffs = [abs(a - b) for (_, va), (_, vb) in zip(stacked, plain) for a, b in zip(va, vb)]
+    return {"hidden": [width, width], "stacked_s": round(ts, 3), "plain_s": round(tp, 3),
+            "stacked_trials_per_s": round(trials / ts, 2), "plain_trials_per_s": round(trials / tp, 2),
+            "ratio": round(tp / ts, 2), "ratio_per_repeat": [round(b / a, 2) for (a, _), (b, _) in zip(stacked, plain)],
+            "best_stacked": [round(max(v), 4) for _, v in stacked], "best_plain": [round(max(v), 4) for _, v in plain],
+            "max_trial_diff": round(max(diffs), 4), "trials_off": sum(d > 1.5 / n_val for d in diffs)}
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--trials", type=int, default=64)
     p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--widths", default="64,32,16", help="hidden widths, comma-separated; the first is the headline")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    s = spec(args.epochs)
-    ds = data.load(s["data"])
-    run_stacked(s, 4, 0)  # warm-up: imports, data cache
-    stacked, plain, best_s, best_p = [], [], [], []
-    for r in range(args.repeats):
-        t, b = run_stacked(s, args.trials, seed=r)
-        stacked.append(t)
-        best_s.append(b)
-        t, b = run_plain(s, ds, args.trials, seed=r)
-        plain.append(t)
-        best_p.append(b)
-    ts, tp = statistics.median(stacked), statistics.median(plain)
+    widths = [int(w) for w in args.widths.split(",")]
+    ds = data.load(spec(args.epochs)["data"])
+    load_before = os.getloadavg()
+    run_stacked(spec(args.epochs), 4, 0)  # warm-up: imports, data cache
+    runs = {w: ([], []) for w in widths}
+    for r in range(args.repeats):  # interleaved: every width, both sides, in each repeat
+        for w in widths:
+            s = spec(args.epochs, w, seed=r)
+            runs[w][0].append(run_stacked(s, args.trials, seed=r))
+            runs[w][1].append(run_plain(s, ds, args.trials, seed=r))
+    rows = [summary(w, args.trials, *runs[w], len(ds.val)) for w in widths]
     print(json.dumps({"trials": args.trials, "epochs": args.epochs, "repeats": args.repeats, "threads": args.threads,
-                      "stacked_s": round(ts, 3), "plain_s": round(tp, 3),
-                      "stacked_trials_per_s": round(args.trials / ts, 2), "plain_trials_per_s": round(args.trials / tp, 2),
-                      "ratio": round(tp / ts, 2), "best_stacked": [round(b, 4) for b in best_s],
-                      "best_plain": [round(b, 4) for b in best_p], "n_val": len(ds.val),
-                      **storage_cost(200)}, indent=2))
+                      "n_val": len(ds.val), "headline": rows[0], "widths": rows, **storage_cost(200),
+                      "load_average": [round(v, 2) for v in (*load_before[:1], os.getloadavg()[0])]}, indent=2))
 
 
 if __name__ == "__main__":

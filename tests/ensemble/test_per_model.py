@@ -21,12 +21,13 @@ def _targets(name, k, b, c, shared):
 
 @pytest.mark.parametrize("name", LOSSES.names())
 @pytest.mark.parametrize("shared", [True, False])
-def test_member_loss_is_the_registry_loss_per_member(name, shared):
+@pytest.mark.parametrize("classes_first", [False, True])  # the (K, C, B) cross-entropy a search uses
+def test_member_loss_is_the_registry_loss_per_member(name, shared, classes_first):
     loss = LOSSES.lookup(name)
     k, b, c = 4, 7, 1 if name == "binary_cross_entropy" else 3
     out = torch.randn(k, b, c, dtype=torch.float64, requires_grad=True)
     y = _targets(name, k, b, c, shared)
-    got = MemberLoss(name, loss)(out, y, shared)
+    got = MemberLoss(name, loss, classes_first)(out, y, shared)
     ref = torch.stack([loss.fn(out[i], y if shared else y[i]) for i in range(k)])
     torch.testing.assert_close(got, ref)
     torch.testing.assert_close(got, vmap(loss.fn, in_dims=(0, None if shared else 0))(out, y))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,11 +23,11 @@ EPOCHS = 3  # about a second a trial on digits
 SPACE = {"train.lr": {"log_uniform": [1e-3, 0.1]}, "model.mlp.activation": {"choice": ["relu", "tanh", "elu"]}}
 
 
-def _worker(tmp_path, url, k, n=N):
+def _worker(tmp_path, url, k, n=N, study="shared", stack=False):
     args = [sys.executable, "-m", "trainlab", "search", str(EXAMPLES / "search" / "digits_mlp.yaml"),
-            "--space", str(tmp_path / "space.yaml"), "--trials", str(n), "--storage", url, "--study", "shared",
-            "--out", str(tmp_path / f"worker{k}"), "--heartbeat", "1", "--seed", str(k), "--no-report", "--no-stack",
-            "--set", f"train.epochs={EPOCHS}", "--json"]
+            "--space", str(tmp_path / "space.yaml"), "--trials", str(n), "--storage", url, "--study", study,
+            "--out", str(tmp_path / f"worker{k}"), "--heartbeat", "1", "--seed", str(k), "--no-report",
+            *([] if stack else ["--no-stack"]), "--set", f"train.epochs={EPOCHS}", "--json"]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
@@ -68,3 +69,43 @@ def test_a_killed_worker_costs_only_its_trial(tmp_path, postgres_url):
     assert len(retries) == 1 and retries[0].params == failed[0].params  # its parameters were tried again, once
     result = json.loads(outs[-1][0])
     assert result["failed"] == 1 and result["complete"] == len(complete)
+
+
+@pytest.mark.slow
+def test_a_killed_stacked_worker_costs_only_its_batch(tmp_path, postgres_url):
+    """The stacked path on PostgreSQL: the victim asks a batch (every trial of the study), trains
+    it as one stack and is killed mid-batch; its heartbeats stop, the two other workers fail the
+    batch's trials and retry each one's parameters once, as stacks of their own."""
+    space = {"train.lr": {"log_uniform": [1e-3, 0.1]}, "train.weight_decay": {"log_uniform": [1e-6, 1e-2]}}
+    (tmp_path / "space.yaml").write_text(yaml.safe_dump(space))
+    from trainlab.search import search
+    from trainlab.train import apply_overrides, load_file, resolve
+
+    spec = apply_overrides(resolve(load_file(EXAMPLES / "search" / "digits_mlp.yaml")), [f"train.epochs={EPOCHS}"])
+    search(spec, space, 0, storage=postgres_url, study="stacked", out=tmp_path / "create", heartbeat=1, grace=3,
+           progress=lambda line: None)
+    victim = _worker(tmp_path, postgres_url, 0, study="stacked", stack=True)
+    for line in victim.stderr:  # its batch is asked, stored RUNNING, and starts training now
+        if "start trials" in line:
+            first, last = map(int, re.search(r"start trials (\d+)\.\.(\d+)", line).groups())
+            break
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    workers = [_worker(tmp_path, postgres_url, k, study="stacked", stack=True) for k in (1, 2)]
+    outs = [w.communicate(timeout=240) for w in workers]
+    for w, (out, err) in zip(workers, outs):
+        assert w.returncode == 0, err
+    study = optuna.load_study(study_name="stacked", storage=postgres_url)
+    trials = study.get_trials(deepcopy=False)
+    failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    print(f"\nkill a stacked worker: batch {first}..{last} killed; {len(trials)} trials, {len(complete)} complete, "
+          f"{len(failed)} failed; modes {sorted({t.user_attrs['trainlab']['mode'] for t in complete})}")
+    assert sorted(t.number for t in failed) == list(range(first, last + 1))  # the killed batch, nothing else
+    # workers asking together overshoot N by at most a trial each
+    assert N <= len(complete) <= N + 2 and len(trials) == len(complete) + len(failed)  # nothing running or waiting
+    assert len({t.number for t in trials}) == len(trials)
+    for f in failed:  # each killed trial's parameters were tried again, exactly once
+        retries = [t for t in complete if t.system_attrs.get("failed_trial") == f.number]
+        assert len(retries) == 1 and retries[0].params == f.params, f.number
+    assert all(t.user_attrs["trainlab"]["mode"].startswith("stacked") for t in complete)

@@ -297,26 +297,27 @@ class StackedModel(nn.Module):
 
 
 def build_members(spec: dict, input_shape: tuple, n_outputs: int | None, seeds: list[int],
-                  init_scale: list[float] | None = None, data_init_x: torch.Tensor | None = None
-                  ) -> tuple[list[nn.Module], list[torch.Tensor]]:
+                  init_scale: list[float] | None = None, data_init_x: torch.Tensor | None = None,
+                  share: bool = False) -> tuple[list[nn.Module], list[torch.Tensor]]:
     """Member k = what a separate run with seed ``seeds[k]`` builds: ``seed_everything``, then
     ``nn.build`` (init draws from the global RNG); weights (>= 2-D) times ``init_scale[k]``;
     LSUV on ``data_init_x`` when the spec asks for it (the Trainer runs it on the first 512
     training rows). Returns the members and each one's global RNG state afterwards (where its
-    dropout stream starts)."""
+    dropout stream starts). ``share``: members with the same seed may be one module object
+    (stacking copies their tensors anyway; a search's 64 trials share one seed)."""
     seeds = [int(s) for s in seeds]
     scales = _check_list(init_scale, len(seeds), "init_scale") if init_scale is not None else None
     mods, states = [], []
     built: dict[int, tuple[nn.Module, torch.Tensor]] = {}  # seed -> (member as built, RNG state after)
     for i, seed in enumerate(seeds):
         if seed in built and data_init_x is None:  # a search's trials often share one seed: build it once
-            m, state = copy.deepcopy(built[seed][0]), built[seed][1]
+            m, state = built[seed][0] if share and scales is None else copy.deepcopy(built[seed][0]), built[seed][1]
         else:
             seed_everything(seed)
             m = build(spec, input_shape, n_outputs)
             state = torch.get_rng_state()
             if data_init_x is None:
-                built[seed] = (copy.deepcopy(m), state)
+                built[seed] = (m if share and scales is None else copy.deepcopy(m), state)
         if scales is not None:
             with torch.no_grad():
                 for p in m.parameters():

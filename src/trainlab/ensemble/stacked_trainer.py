@@ -4,7 +4,8 @@ Same configuration (``TrainConfig``), same components (``optim.build``, ``schedu
 the loss registry), same fixed callback events in the same order, same step plan (batch size,
 steps per epoch, log points). Member k sees what a separate ``Trainer(seed=seeds[k])`` sees:
 its own data order (a generator seeded ``seeds[k] + 1``, ``data_order="per_model"``) — or one
-order for all (``data_order="shared"``, cheaper: one batch feeds every member).
+order for all (``data_order="shared"``, cheaper: one batch feeds every member; also what
+``per_model`` draws when every member has the same seed, as a search's trials do).
 
 Per-member results: ``evaluate(split)`` returns lists (one value per member); at logged steps
 ``metrics`` holds the means over live members under the Trainer's keys (so its callbacks —
@@ -40,13 +41,14 @@ class StackedTrainer(Loop):
     """``StackedTrainer(stack, config).fit(train, val)``; ``evaluate(split)`` -> per-member lists.
 
     ``hparams``: optional per-member ``{"lr": [K], "weight_decay": [K]}``; ``seeds``: the
-    members' seeds for data order (default: the stack's).
+    members' seeds for data order (default: the stack's). ``classes_first``: cross-entropy over
+    (K, C, B), faster on a CPU, equal up to float rounding (``per_model.MemberLoss``).
     """
 
     def __init__(self, model: StackedModel, config: TrainConfig | dict | None = None, *,
                  task: str = "classification", callbacks: list[Callback] | None = None,
                  device: str = "auto", seed: int = 0, seeds: list[int] | None = None,
-                 data_order: str = "per_model", hparams: dict | None = None):
+                 data_order: str = "per_model", hparams: dict | None = None, classes_first: bool = False):
         self.config = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
         if data_order not in DATA_ORDERS:
             raise ConfigError(f"data_order: unknown {data_order!r}; valid: {', '.join(DATA_ORDERS)}")
@@ -55,7 +57,7 @@ class StackedTrainer(Loop):
         self.task, self.data_order = task, data_order
         self.loss_name = losses.resolve(self.config.loss, task)
         self.loss = losses.get(self.loss_name)
-        self.member_loss = MemberLoss(self.loss_name, self.loss)
+        self.member_loss = MemberLoss(self.loss_name, self.loss, classes_first)
         cfg = self.config
         self.lr = self._default_lr()
         self.hparams = self._check_hparams(hparams or {})
@@ -66,8 +68,10 @@ class StackedTrainer(Loop):
         if len(seeds) != self.k:
             raise ConfigError(f"seeds: expected {self.k} seeds (one per member), got {len(seeds)}")
         self.seeds = seeds
-        self.shuffles = ([torch.Generator().manual_seed(s + 1) for s in seeds] if data_order == "per_model"
-                         else [torch.Generator().manual_seed(seed + 1)])
+        # members whose seeds are all equal (a search's trials) draw one order: one batch feeds all
+        self._one_order = data_order == "shared" or len(set(seeds)) == 1
+        self.shuffles = ([torch.Generator().manual_seed((seeds[0] if data_order == "per_model" else seed) + 1)]
+                         if self._one_order else [torch.Generator().manual_seed(s + 1) for s in seeds])
         self.step = self.epoch = self.batch_in_epoch = 0
         self.perm: torch.Tensor | None = None  # (K, N) per member, or (N,) shared
         self.metrics: dict | None = None
@@ -128,7 +132,7 @@ class StackedTrainer(Loop):
     def _new_epoch(self, n: int) -> None:
         if self.batch_size >= n:
             self.perm = None
-        elif self.data_order == "shared":
+        elif self._one_order:
             self.perm = torch.randperm(n, generator=self.shuffles[0]).to(self.device)
         else:  # (K, N): member k's permutation, drawn as its own Trainer would
             self.perm = torch.stack([torch.randperm(n, generator=g) for g in self.shuffles]).to(self.device)

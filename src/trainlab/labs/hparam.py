@@ -25,6 +25,7 @@ from trainlab.labs.registry import register
 
 CS231N = "CS231n Training NN part 1 (seeds/004)"
 GREYDANUS_MLP = 0.68  # MNIST-1D test accuracy of the paper's MLP (Greydanus 2020)
+GREYDANUS_STEPS = 6000  # his MLP's training: Adam, batch 100, 6,000 steps on 4,000 examples
 BABYSIT = {"train.lr": {"log_uniform": [1e-6, 10.0]}}  # CS231n: learning_rate = 10 ** uniform(-6, 1)
 IMPORTANT = BABYSIT  # plain SGD: the rate decides everything
 UNIMPORTANT = {"train.weight_decay": {"log_uniform": [1e-6, 1e-4]}}  # too small to matter in a few epochs
@@ -50,6 +51,22 @@ def run_search(spec: dict, space: dict, trials, root: Path, tag: str, **kw) -> t
 
     result = search(spec, space, trials, out=root / tag, progress=lambda line: None, batch=64, storage="memory", **kw)
     return result, load(root / tag)[1]
+
+
+def pick_test(spec: dict, space: dict, table: list[dict], stage: int | None = None) -> float:
+    """Test accuracy of the search's pick (its best complete trial), trained again as one run."""
+    from trainlab import data
+    from trainlab.search import Space
+    from trainlab.train.run import build_model
+    from trainlab.train.trainer import Trainer
+
+    done = [r for r in table if r["state"] == "complete" and isinstance(r["value"], float)
+            and (stage is None or r["stage"] == stage)]
+    best = Space.parse(space).apply(spec, max(done, key=lambda r: r["value"])["params"])
+    ds = data.load(best["data"])
+    trainer = Trainer(build_model(best, ds), best["train"], task=ds.task, device=spec["device"], seed=best["seed"])
+    trainer.fit(ds.train, None)
+    return trainer.evaluate(ds.test)["accuracy"]
 
 
 def best_value(table: list[dict], stage: int | None = None) -> float:
@@ -140,32 +157,43 @@ class Hparam(Lab):
 
     # ---- 2. coarse to fine ---------------------------------------------------------------------
     def coarse_to_fine(self, ctx: Context, root: Path, epochs: int) -> None:
+        """Each search's pick (its best validation trial) is scored on the test split: a search's
+        own best validation score is the maximum of noisy scores, biased up the more finals it
+        has (one stage: 8 at standard size, coarse to fine's second stage: 4), so comparing those
+        maxima favours the one-stage search for no reason of its own. Both are reported."""
         single_n = ctx.pick(6, 8, 12)
         coarse_n = single_n * epochs // 2  # stage 1 (1 epoch each) spends half the budget
         fine_n = (single_n * epochs - coarse_n) // epochs
         budget = single_n * epochs
-        rows, wins = [], 0
+        rows, wins, val_wins = [], 0, 0
         for s in ctx.seeds:
             spec = digits_spec(s, epochs, ctx.device)
             _, one = run_search(spec, WIDE, single_n, root, f"c2f-{s}-single", sampler="random", seed=s, epochs=[epochs])
             res, two = run_search(spec, WIDE, [coarse_n, fine_n], root, f"c2f-{s}-stages", sampler="random", seed=s,
                                   stages=2, epochs=[1, epochs])
             a, b = best_value(one), best_value(two, stage=2)
-            wins += b >= a
-            rows.append([s, a, b, b - a, " ".join(res["stages"][0]["warnings"]) or "—"])
+            ta, tb = pick_test(spec, WIDE, one), pick_test(spec, WIDE, two, stage=2)
+            wins += tb >= ta
+            val_wins += b >= a
+            rows.append([s, a, b, ta, tb, tb - ta, " ".join(res["stages"][0]["warnings"]) or "—"])
         k = len(ctx.seeds)
-        gain = mean_std(r[3] for r in rows)
+        gain, val_gain = mean_std(r[5] for r in rows), mean_std(r[2] - r[1] for r in rows)
         ctx.claim("coarse_to_fine", "Coarse to fine (1 epoch per trial, then the narrowed ranges at full length) "
-                  "finds a better configuration than one stage of random search at the same total epochs",
+                  "finds a better configuration than one stage of random search at the same total epochs "
+                  "(each search's pick scored on the test split)",
                   passed=wins > k / 2 and gain[0] >= 0,
                   measured={"coarse_to_fine_at_least_single": f"{wins}/{k}", "mean_gain": gain[0], "gain_std": gain[1],
+                            "best_val_coarse_to_fine_at_least_single": f"{val_wins}/{k}", "mean_best_val_gain": val_gain[0],
                             "budget_epochs": budget},
-                  expected=f"coarse to fine >= one stage in more than half of {k} repeats and on average",
+                  expected=f"the coarse-to-fine pick's test accuracy >= the one-stage pick's in more than half of {k} "
+                           "repeats and on average",
                   lecture=f"CS231n: a few epochs first, then longer; stage 1: {coarse_n} trials x 1 epoch, stage 2: "
                           f"{fine_n} x {epochs}; one stage: {single_n} x {epochs}")
-        ctx.table("coarse_fine", f"Best validation accuracy at {budget} training epochs in total",
-                  ["seed", f"one stage ({single_n} x {epochs})", f"coarse to fine ({coarse_n} x 1 + {fine_n} x {epochs})",
-                   "gain", "edge warnings after stage 1"], rows)
+        ctx.table("coarse_fine", f"At {budget} training epochs in total: each search's best validation accuracy, and "
+                  "its pick's test accuracy", ["seed", f"one stage ({single_n} x {epochs}): best val",
+                                               f"coarse to fine ({coarse_n} x 1 + {fine_n} x {epochs}): best val",
+                                               "one stage: pick's test", "coarse to fine: pick's test", "test gain",
+                                               "edge warnings after stage 1"], rows)
 
     # ---- 3. the babysitting picture --------------------------------------------------------------
     def babysitting(self, ctx: Context, root: Path, epochs: int) -> list[dict]:
@@ -247,30 +275,50 @@ class Hparam(Lab):
 
     # ---- 5. MNIST-1D --------------------------------------------------------------------------------
     def mnist1d(self, ctx: Context, root: Path) -> None:
+        """Greydanus' MLP protocol: 2 x 100 ReLU, Adam, batch 100, 6,000 steps, trained on the
+        4,000 training examples. The search picks lr and L2 on trainlab's split of those 4,000
+        (3,200 train / 800 validation), each trial at the final length; the picked configuration
+        is then trained on all 4,000 (train + validation, Greydanus' training set) and tested
+        once. Designed on seeds 100-109: his own recipe (lr 0.01, no L2) reached 0.60-0.64 there
+        trained on 3,200 examples, 0.66-0.69 on all 4,000."""
+        import dataclasses
+
+        import torch
+
+        from trainlab import data
+        from trainlab.data.base import Split
+        from trainlab.search import Space
         from trainlab.train import resolve
         from trainlab.train.run import build_model
         from trainlab.train.trainer import Trainer
 
-        s, n, epochs = ctx.seeds[0], ctx.pick(8, 16, 32), ctx.pick(10, 20, 60)
+        s, n, steps = ctx.seeds[0], ctx.pick(8, 16, 32), ctx.pick(600, GREYDANUS_STEPS)
         spec = resolve({"name": "hparam-mnist1d", "seed": s, "device": ctx.device, "data": "mnist1d",
                         "model": {"mlp": {"hidden": [100, 100], "activation": "relu", "init": "he_normal"}},
-                        "train": {"optimizer": "adam", "lr": 0.01, "epochs": epochs, "batch_size": 100}})
+                        "train": {"optimizer": "adam", "lr": 0.01, "steps": steps, "batch_size": 100}})
         space = {"train.lr": {"log_uniform": [1e-4, 0.1]}, "train.weight_decay": {"log_uniform": [1e-6, 1.0]}}
         result, _ = run_search(spec, space, n, root, "mnist1d", sampler="tpe", seed=s)
-        from trainlab.search import Space
-        from trainlab import data
-
         best = result["best"]
         best_spec = Space.parse(space).apply(spec, best["params"])
         ds = data.load(best_spec["data"])
-        trainer = Trainer(build_model(best_spec, ds), best_spec["train"], task=ds.task, device=ctx.device, seed=s)
-        trainer.fit(ds.train, ds.val)
-        test = trainer.evaluate(ds.test)["accuracy"]
+        full = dataclasses.replace(ds, train=Split(torch.cat([ds.train.x, ds.val.x]), torch.cat([ds.train.y, ds.val.y])))
+        test = {}
+        for name, d in (("train_val", full), ("train", ds)):
+            trainer = Trainer(build_model(best_spec, d), best_spec["train"], task=d.task, device=ctx.device, seed=s)
+            trainer.fit(d.train, None)
+            test[name] = trainer.evaluate(d.test)["accuracy"]
         ctx.claim("mnist1d", "A search over learning rate and L2 finds a 2 x 100 ReLU MLP on MNIST-1D at or above "
-                  "Greydanus' published MLP", passed=test >= GREYDANUS_MLP,
-                  measured={"test_accuracy": test, "val_accuracy": best["value"], "lr": best["params"]["train.lr"],
-                            "weight_decay": best["params"]["train.weight_decay"], "trials": n, "epochs": epochs},
-                  expected=f"test accuracy >= {GREYDANUS_MLP}", lecture="Greydanus 2020: MLP 68% (logistic 32%, CNN 94%)")
+                  "Greydanus' published MLP (trained as he trained it: 4,000 examples, 6,000 steps of batch 100)",
+                  passed=test["train_val"] >= GREYDANUS_MLP,
+                  measured={"test_accuracy": test["train_val"], "test_accuracy_trained_on_3200": test["train"],
+                            "val_accuracy": best["value"], "lr": best["params"]["train.lr"],
+                            "weight_decay": best["params"]["train.weight_decay"], "trials": n, "steps": steps,
+                            "train_examples": len(full.train)},
+                  expected=f"test accuracy >= {GREYDANUS_MLP} (the picked configuration trained on train + validation)",
+                  lecture="Greydanus 2020: MLP 68% (logistic 32%, CNN 94%)")
+        ctx.note(f"MNIST-1D: the search's trials train on 3,200 examples and are scored on 800; the picked "
+                 f"configuration trained on all 4,000 scores {test['train_val']:.3f} on the test set, on the 3,200 "
+                 f"alone {test['train']:.3f} (Greydanus' MLP: {GREYDANUS_MLP}).")
 
 
 def _exploded(r: dict) -> bool:

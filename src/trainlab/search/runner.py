@@ -156,9 +156,16 @@ def _run_stage(study: optuna.Study, spec: dict, space: Space, n: int, ev: Evalua
         if count == 0:  # the rest is running elsewhere: wait for it (a dead worker's trial is retried)
             time.sleep(1.0)
             continue
-        asked = [study.ask() for _ in range(count)]
+        asked = [study.ask()]
+        for _ in range(count - 1):  # one at a time: each asked trial is RUNNING at once, so workers
+            # asking together overshoot n by at most one trial each, not by a batch each
+            if _claimed(study) >= n and not _waiting(study):
+                break
+            asked.append(study.ask())
         beat = _Heartbeat(study, asked)
         try:
+            for t in asked:  # whose trials: another local worker's Ctrl-C must not fail them
+                t.set_user_attr("worker", WORKER)
             params = [space.suggest(t) for t in asked]
             sizes = "+".join(str(len(g)) for g in batches.group(params))
             say(f"[stage {label}] start trials {asked[0].number}..{asked[-1].number}: stacks of {sizes}")
@@ -196,10 +203,12 @@ class _Progress:
     def __call__(self, study, trial) -> None:
         done = _finished(study)
         value = f"{trial.value:.4f}" if trial.value is not None else trial.state.name.lower()
-        try:
-            best = f"best {study.best_value:.4f} (#{study.best_trial.number})"
-        except ValueError:
-            best = "no complete trial yet"
+        # the best complete trial without Optuna's study.best_trial, which deep-copies it (a third
+        # of a stacked 64-trial batch's bookkeeping on a 64-wide MLP: bench/search.py)
+        done_trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        pick = max if study.direction == optuna.study.StudyDirection.MAXIMIZE else min
+        top = pick(done_trials, key=lambda t: t.value) if done_trials else None
+        best = f"best {top.value:.4f} (#{top.number})" if top is not None else "no complete trial yet"
         params = _params(trial.params)
         attrs = trial.user_attrs.get(ATTR, {})
         mode = attrs.get("mode", "")
@@ -281,11 +290,17 @@ def _fail_stale(study) -> None:
 
 
 def _stop_at(n: int):
-    """Stop once ``n`` trials finished and no retried trial (a dead worker's) waits for a worker."""
+    """Stop once ``n`` trials finished or run elsewhere (other workers finish those; a dead one's
+    are retried on a heartbeat storage) and no retried trial (a dead worker's) waits for a worker."""
     def cb(study, trial):
-        if _finished(study) >= n and not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        if _claimed(study) >= n and not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             study.stop()
     return cb
+
+
+def _claimed(study) -> int:
+    """Finished trials and running ones (this worker's or others')."""
+    return _finished(study) + len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
 
 
 def _finished(study) -> int:

@@ -149,6 +149,10 @@ class Evaluator:
         hparams = {name: [float(p[key]) for p in params] for key, name in MEMBER_KEYS.items()
                    if name != "seed" and key in params[0]}
         seeds = [int(p.get("seed", base["seed"])) for p in params]
+        if "lr" in hparams and base["train"]["schedule"] is None:
+            # the stack's optimizer steps at the largest member rate and scales the others down
+            # (lerp weights <= 1): extrapolating a small step 100x would scale its float rounding 100x
+            base = {**base, "train": {**base["train"], "lr": max(hparams["lr"])}}
         scores: list[list[float]] = [[] for _ in range(k)]
         pruned: set[int] = set()
         diverged: dict[int, str] = {}
@@ -158,14 +162,14 @@ class Evaluator:
             try:
                 members = train_members(base, ds, seeds, hparams=hparams or None,
                                         callbacks=[report, *self._events(trials, i)],
-                                        device=base["device"], progress=False)
+                                        device=base["device"], progress=False, classes_first=True)
             except DivergenceError as e:  # every member diverged: each trial failed, the search goes on
                 for j in range(k):
                     _attrs(trials[j], mode=f"stacked x{k}", curve=report.curves[j], seconds=(time.perf_counter() - t0) / k,
                            diverged=str(e).split(";")[0])
                 return [("fail", str(e).split(";")[0])] * k
             mode = members.mode
-            values = members.evaluate(ds.val)[self.metric]
+            values = _last_val(members, self.key, base) or members.evaluate(ds.val)[self.metric]
             for j in range(k):
                 if j in members.trainer.diverged:
                     diverged.setdefault(j, f"training diverged: loss is non-finite by step {members.trainer.diverged[j]}")
@@ -191,6 +195,17 @@ class Evaluator:
             else:
                 out.append(("complete", sum(scores[j]) / len(scores[j])))
         return out
+
+
+def _last_val(members, key: str, spec: dict) -> list[float] | None:
+    """The members' validation scores logged at the last step (the Trainer logs the final
+    step), when nothing changed the weights after it (early stopping's restore): the same
+    numbers ``evaluate`` would compute again."""
+    t = members.trainer
+    if members.mode != "stacked" or spec["train"].get("early_stopping") is not None or not t.history:
+        return None
+    last = t.history[-1]
+    return list(last["per_model"][key]) if last["step"] == t.step and key in last["per_model"] else None
 
 
 @functools.lru_cache(maxsize=4)
