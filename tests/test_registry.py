@@ -41,3 +41,25 @@ def test_double_registration_is_a_bug():
     r = make()
     with pytest.raises(KeyError):
         r.register("small", object())
+
+
+def test_a_name_provided_by_a_later_layer_is_imported_on_first_use(tmp_path, monkeypatch):
+    (tmp_path / "plugin_for_registry_test.py").write_text(
+        "from tests_registry_target import R\nR.register('late', lambda: 'built late')\n")
+    (tmp_path / "tests_registry_target.py").write_text(
+        "from trainlab.registry import Registry\nR = Registry('thing', provided_by={'late': 'plugin_for_registry_test'})\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from tests_registry_target import R
+    assert "late" in R and R.names() == ["late"]
+    assert "plugin_for_registry_test" not in __import__("sys").modules
+    assert R.get("late") == "built late"
+    with pytest.raises(ConfigError, match="valid things: late"):
+        R.lookup("early")
+
+
+def test_the_dbn_initializer_needs_no_import_of_pretrain():
+    import subprocess
+    import sys
+    code = ("from trainlab.nn import init\nimport sys\nassert 'trainlab.pretrain' not in sys.modules\n"
+            "assert 'dbn' in init.names()\ninit.get({'dbn': {'epochs': 1}})\nassert 'trainlab.pretrain' in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -8,6 +8,7 @@ written as YAML and Python code use the same vocabulary (Keras ``initializers.ge
 from __future__ import annotations
 
 import difflib
+import importlib
 from typing import Any, Callable, Iterator
 
 from trainlab.errors import ConfigError, short
@@ -16,9 +17,17 @@ from trainlab.errors import ConfigError, short
 class Registry:
     """Name -> constructor, with helpful errors for unknown names."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, provided_by: dict[str, str] | None = None):
+        """``provided_by`` maps a name to the module (of a later layer) that registers it when
+        imported; that module is imported on first use, so lower layers never import it."""
         self.kind = kind
         self._items: dict[str, Any] = {}
+        self._provided_by = dict(provided_by or {})
+
+    def _load(self, name: object) -> None:
+        module = self._provided_by.pop(name, None) if isinstance(name, str) else None
+        if module is not None and name not in self._items:
+            importlib.import_module(module)
 
     def register(self, name: str, obj: Any = None):
         """Register ``obj`` under ``name``; usable as a decorator when ``obj`` is omitted."""
@@ -30,23 +39,24 @@ class Registry:
         return obj
 
     def names(self) -> list[str]:
-        return list(self._items)
+        return list(self._items) + [n for n in self._provided_by if n not in self._items]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
+        return name in self._items or name in self._provided_by
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
 
     def lookup(self, name: str) -> Any:
         """The registered object for ``name``; unknown names raise a one-line ConfigError."""
+        self._load(name)
         if not isinstance(name, str) or name not in self._items:
             raise ConfigError(self.unknown_message(name))
         return self._items[name]
 
     def unknown_message(self, name: object) -> str:
-        valid = ", ".join(self._items)
-        close = difflib.get_close_matches(name, self._items, n=1) if isinstance(name, str) and len(name) < 100 else []
+        valid = ", ".join(self.names())
+        close = difflib.get_close_matches(name, self.names(), n=1) if isinstance(name, str) and len(name) < 100 else []
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"unknown {self.kind} {short(name)}{hint}; valid {self.kind}s: {valid}"
 

@@ -258,7 +258,7 @@ def lsuv_init_(tensor: torch.Tensor, tol: float = 0.1, max_iter: int = 10, targe
 
 # ---- registry and get
 
-INITIALIZERS = Registry("initializer")
+INITIALIZERS = Registry("initializer", provided_by={"dbn": "trainlab.pretrain"})
 for _name, _fn in [("zeros", zeros_), ("constant", constant_), ("uniform", uniform_),
                    ("normal", normal_), ("truncated_normal", truncated_normal_),
                    ("xavier_uniform", xavier_uniform_), ("xavier_normal", xavier_normal_),
@@ -277,7 +277,7 @@ def _lsuv_pass(model, x, layers, val=None, log=None) -> list[dict]:
 
 # name -> data pass ``fn(model, x_train, [(module, kwargs), ...], val=x_val, log=callable) -> rows``,
 # run once on the training data before the first step. Later layers add theirs (trainlab.pretrain: dbn).
-DATA_PASSES = Registry("data-dependent initializer")
+DATA_PASSES = Registry("data-dependent initializer", provided_by={"dbn": "trainlab.pretrain"})
 DATA_PASSES.register("lsuv", _lsuv_pass)
 DATA_DEPENDENT = DATA_PASSES  # `name in DATA_DEPENDENT` as before
 
