@@ -4,6 +4,11 @@ has neither), float32, one thread each. Batch 10 (scikit-learn's default), then 
 two libraries alternate within one process. Quality: mean pseudo-likelihood (scikit-learn's
 stochastic one-flipped-bit definition, which both implement) on the 10,000 test images.
 
+Like with like: both sides run float32 (scikit-learn keeps float32 input float32) on one thread
+(the BLAS pools are listed in the JSON by threadpoolctl); trainlab's time includes its per-epoch
+monitor (reconstruction error and pseudo-likelihood of 1,000 training rows), scikit-learn's
+(verbose=0) computes none. Neither side has momentum or weight cost.
+
 Prints JSON: per batch size, each side's seconds and test pseudo-likelihood, and the time ratio
 (scikit-learn seconds / trainlab seconds). Target: ratio >= 3 at equal or better pseudo-likelihood.
 Usage: python bench/rbm.py [--quick] [--epochs N] [--n-train N] [--batches 10,100]
@@ -23,6 +28,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from sklearn.neural_network import BernoulliRBM  # noqa: E402
+from threadpoolctl import threadpool_info  # noqa: E402
 
 from trainlab import data  # noqa: E402
 from trainlab.pretrain import RBM  # noqa: E402
@@ -38,7 +44,8 @@ def run_sklearn(x, test, batch, epochs, seed) -> dict:
     t0 = time.perf_counter()
     rbm.fit(x)
     seconds = time.perf_counter() - t0
-    return {"seconds": round(seconds, 3), "test_pseudo_likelihood": round(mean_pl(rbm.score_samples, test), 3)}
+    return {"seconds": round(seconds, 3), "test_pseudo_likelihood": round(mean_pl(rbm.score_samples, test), 3),
+            "dtype": str(rbm.components_.dtype)}
 
 
 def run_trainlab(x, test, batch, epochs, seed) -> dict:
@@ -48,7 +55,8 @@ def run_trainlab(x, test, batch, epochs, seed) -> dict:
     t0 = time.perf_counter()
     rbm.fit(xt)
     seconds = time.perf_counter() - t0
-    return {"seconds": round(seconds, 3), "test_pseudo_likelihood": round(mean_pl(rbm.score_samples, test), 3)}
+    return {"seconds": round(seconds, 3), "test_pseudo_likelihood": round(mean_pl(rbm.score_samples, test), 3),
+            "dtype": str(rbm.components_.dtype).replace("torch.", "")}
 
 
 def main() -> None:
@@ -66,12 +74,15 @@ def main() -> None:
     x = ds.train.x.reshape(len(ds.train.x), -1).numpy().astype(np.float32)[:n_train]
     test = ds.test.x.reshape(len(ds.test.x), -1).numpy().astype(np.float32)
     out = {"data": f"MNIST {len(x)} train x 784, test {len(test)}", "hidden": 256, "lr": 0.1, "epochs": epochs,
-           "cd": "persistent, 1 Gibbs step", "threads": 1, "torch": torch.__version__, "results": {}}
+           "cd": "persistent, 1 Gibbs step", "threads": torch.get_num_threads(), "torch": torch.__version__,
+           "blas_pools": sorted({f"{p['internal_api']} {p['num_threads']} thread(s)" for p in threadpool_info()}),
+           "load_average_start": os.getloadavg(), "results": {}}
     for batch in [int(b) for b in args.batches.split(",")]:
         sk = run_sklearn(x, test, batch, epochs, args.seed)
         tl = run_trainlab(x, test, batch, epochs, args.seed)
         out["results"][f"batch_{batch}"] = {"sklearn": sk, "trainlab": tl,
                                             "time_ratio": round(sk["seconds"] / tl["seconds"], 2)}
+    out["load_average_end"] = os.getloadavg()
     print(json.dumps(out, indent=2))
 
 
