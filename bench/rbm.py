@@ -11,7 +11,7 @@ monitor (reconstruction error and pseudo-likelihood of 1,000 training rows), sci
 
 Prints JSON: per batch size, each side's seconds and test pseudo-likelihood, and the time ratio
 (scikit-learn seconds / trainlab seconds). Target: ratio >= 3 at equal or better pseudo-likelihood.
-Usage: python bench/rbm.py [--quick] [--epochs N] [--n-train N] [--batches 10,100]
+Usage: python bench/rbm.py [--quick] [--epochs N] [--n-train N] [--batches 10,100] [--profile]
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # before numpy/torch load their BLAS
 
 import argparse  # noqa: E402
+import cProfile  # noqa: E402
 import json  # noqa: E402
+import pstats  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -39,24 +41,32 @@ def mean_pl(score, x: np.ndarray, repeats: int = 5) -> float:
     return float(np.mean([np.mean(score(x)) for _ in range(repeats)]))
 
 
-def run_sklearn(x, test, batch, epochs, seed) -> dict:
-    rbm = BernoulliRBM(n_components=256, learning_rate=0.1, batch_size=batch, n_iter=epochs, random_state=seed)
+def sklearn_rbm(batch: int, epochs: int, seed: int) -> BernoulliRBM:
+    return BernoulliRBM(n_components=256, learning_rate=0.1, batch_size=batch, n_iter=epochs, random_state=seed)
+
+
+def trainlab_rbm(batch: int, epochs: int, seed: int) -> RBM:
+    return RBM(256, lr=0.1, batch_size=batch, epochs=epochs, persistent=True, k=1, momentum=0.0,
+               final_momentum=0.0, weight_decay=0.0, random_state=seed)
+
+
+def run(make, x, test, batch: int, epochs: int, seed: int) -> dict:
+    rbm = make(batch, epochs, seed)
     t0 = time.perf_counter()
     rbm.fit(x)
     seconds = time.perf_counter() - t0
     return {"seconds": round(seconds, 3), "test_pseudo_likelihood": round(mean_pl(rbm.score_samples, test), 3),
-            "dtype": str(rbm.components_.dtype)}
-
-
-def run_trainlab(x, test, batch, epochs, seed) -> dict:
-    rbm = RBM(256, lr=0.1, batch_size=batch, epochs=epochs, persistent=True, k=1, momentum=0.0,
-              final_momentum=0.0, weight_decay=0.0, random_state=seed)
-    xt = torch.from_numpy(x)
-    t0 = time.perf_counter()
-    rbm.fit(xt)
-    seconds = time.perf_counter() - t0
-    return {"seconds": round(seconds, 3), "test_pseudo_likelihood": round(mean_pl(rbm.score_samples, test), 3),
             "dtype": str(rbm.components_.dtype).replace("torch.", "")}
+
+
+def profile(make, x, batch: int, seed: int, top: int = 8) -> list:
+    """Where one epoch's time goes: the ``top`` functions by own time, [name, seconds, calls]."""
+    rbm = make(batch, 1, seed)
+    prof = cProfile.Profile()
+    prof.runcall(rbm.fit, x)
+    stats = pstats.Stats(prof).stats  # {(file, line, name): (calls, primitive calls, own time, cumulative, callers)}
+    rows = sorted(stats.items(), key=lambda kv: -kv[1][2])[:top]
+    return [[f"{os.path.basename(f)}:{name}" if f != "~" else name, round(st[2], 3), st[0]] for (f, _, name), st in rows]
 
 
 def main() -> None:
@@ -66,6 +76,7 @@ def main() -> None:
     ap.add_argument("--n-train", type=int, default=None, help="training images (default: all 50,000)")
     ap.add_argument("--batches", default="10,100")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--profile", action="store_true", help="also profile one epoch of each side (cProfile, own time)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     epochs = 2 if args.quick else args.epochs
@@ -73,15 +84,19 @@ def main() -> None:
     ds = data.load("mnist")
     x = ds.train.x.reshape(len(ds.train.x), -1).numpy().astype(np.float32)[:n_train]
     test = ds.test.x.reshape(len(ds.test.x), -1).numpy().astype(np.float32)
+    xt = torch.from_numpy(x)
     out = {"data": f"MNIST {len(x)} train x 784, test {len(test)}", "hidden": 256, "lr": 0.1, "epochs": epochs,
            "cd": "persistent, 1 Gibbs step", "threads": torch.get_num_threads(), "torch": torch.__version__,
            "blas_pools": sorted({f"{p['internal_api']} {p['num_threads']} thread(s)" for p in threadpool_info()}),
            "load_average_start": os.getloadavg(), "results": {}}
     for batch in [int(b) for b in args.batches.split(",")]:
-        sk = run_sklearn(x, test, batch, epochs, args.seed)
-        tl = run_trainlab(x, test, batch, epochs, args.seed)
-        out["results"][f"batch_{batch}"] = {"sklearn": sk, "trainlab": tl,
-                                            "time_ratio": round(sk["seconds"] / tl["seconds"], 2)}
+        sk = run(sklearn_rbm, x, test, batch, epochs, args.seed)
+        tl = run(trainlab_rbm, xt, test, batch, epochs, args.seed)
+        row = out["results"][f"batch_{batch}"] = {"sklearn": sk, "trainlab": tl,
+                                                  "time_ratio": round(sk["seconds"] / tl["seconds"], 2)}
+        if args.profile:
+            row["profile_one_epoch"] = {"sklearn": profile(sklearn_rbm, x, batch, args.seed),
+                                        "trainlab": profile(trainlab_rbm, xt, batch, args.seed)}
     out["load_average_end"] = os.getloadavg()
     print(json.dumps(out, indent=2))
 
