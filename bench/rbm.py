@@ -11,7 +11,7 @@ monitor (reconstruction error and pseudo-likelihood of 1,000 training rows), sci
 
 Prints JSON: per batch size, each side's seconds and test pseudo-likelihood, and the time ratio
 (scikit-learn seconds / trainlab seconds). Target: ratio >= 3 at equal or better pseudo-likelihood.
-Usage: python bench/rbm.py [--quick] [--epochs N] [--n-train N] [--batches 10,100] [--profile]
+Usage: python bench/rbm.py [--quick] [--epochs N] [--n-train N] [--batches 10,100] [--repeats 2] [--profile]
 """
 
 from __future__ import annotations
@@ -59,6 +59,15 @@ def run(make, x, test, batch: int, epochs: int, seed: int) -> dict:
             "dtype": str(rbm.components_.dtype).replace("torch.", "")}
 
 
+def summary(runs: list[dict]) -> dict:
+    """Mean seconds and pseudo-likelihood over the runs of one side (each run listed when several)."""
+    out = {k: round(float(np.mean([r[k] for r in runs])), 3) for k in ("seconds", "test_pseudo_likelihood")}
+    out["dtype"] = runs[0]["dtype"]
+    if len(runs) > 1:
+        out["runs"] = [[r["seconds"], r["test_pseudo_likelihood"]] for r in runs]
+    return out
+
+
 def profile(make, x, batch: int, seed: int, top: int = 8) -> list:
     """Where one epoch's time goes: the ``top`` functions by own time, [name, seconds, calls]."""
     rbm = make(batch, 1, seed)
@@ -66,7 +75,8 @@ def profile(make, x, batch: int, seed: int, top: int = 8) -> list:
     prof.runcall(rbm.fit, x)
     stats = pstats.Stats(prof).stats  # {(file, line, name): (calls, primitive calls, own time, cumulative, callers)}
     rows = sorted(stats.items(), key=lambda kv: -kv[1][2])[:top]
-    return [[f"{os.path.basename(f)}:{name}" if f != "~" else name, round(st[2], 3), st[0]] for (f, _, name), st in rows]
+    return [[f"{os.path.basename(f)}:{name}" if f != "~" else name, round(st[2], 3), st[0]]
+            for (f, _, name), st in rows]
 
 
 def main() -> None:
@@ -76,6 +86,9 @@ def main() -> None:
     ap.add_argument("--n-train", type=int, default=None, help="training images (default: all 50,000)")
     ap.add_argument("--batches", default="10,100")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="runs of each side on seeds seed, seed+1, ..., alternating ABBA "
+                         "(cancels a load that drifts linearly)")
     ap.add_argument("--profile", action="store_true", help="also profile one epoch of each side (cProfile, own time)")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -90,8 +103,13 @@ def main() -> None:
            "blas_pools": sorted({f"{p['internal_api']} {p['num_threads']} thread(s)" for p in threadpool_info()}),
            "load_average_start": os.getloadavg(), "results": {}}
     for batch in [int(b) for b in args.batches.split(",")]:
-        sk = run(sklearn_rbm, x, test, batch, epochs, args.seed)
-        tl = run(trainlab_rbm, xt, test, batch, epochs, args.seed)
+        sides = {"sklearn": (sklearn_rbm, x), "trainlab": (trainlab_rbm, xt)}
+        runs: dict[str, list[dict]] = {"sklearn": [], "trainlab": []}
+        for r in range(args.repeats):
+            for name in (("sklearn", "trainlab") if r % 2 == 0 else ("trainlab", "sklearn")):
+                make, data_ = sides[name]
+                runs[name].append(run(make, data_, test, batch, epochs, args.seed + r))  # both sides: seed + r
+        sk, tl = (summary(runs[n]) for n in ("sklearn", "trainlab"))
         row = out["results"][f"batch_{batch}"] = {"sklearn": sk, "trainlab": tl,
                                                   "time_ratio": round(sk["seconds"] / tl["seconds"], 2)}
         if args.profile:
