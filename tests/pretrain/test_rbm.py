@@ -105,6 +105,19 @@ def test_cd_update_is_the_free_energy_gradient(visible, k, persistent):
         torch.testing.assert_close(a - b, -0.1 * grad, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_in_place_visible_samples_equal_the_plain_ones(visible, dtype):
+    """The training step samples v_k in place in its work buffer: the same draws give the same values."""
+    from trainlab.pretrain.energy import sample_visible, sample_visible_
+
+    mean = torch.rand(50, 30, generator=torch.Generator().manual_seed(1), dtype=dtype)
+    mean[0, :4] = torch.tensor([0.0, 1.0, 0.5, 1e-30], dtype=dtype)  # the ends of [0, 1] and a tiny p
+    plain = sample_visible(mean, visible, torch.Generator().manual_seed(2))
+    in_place = sample_visible_(mean.clone(), visible, torch.Generator().manual_seed(2))
+    assert in_place.dtype == dtype and torch.equal(in_place, plain)
+
+
 def test_weight_cost_and_momentum_follow_the_guide():
     """Delta_t = momentum * Delta_{t-1} + lr * (grad - weight_decay * W), weight cost on W only."""
     x = torch.rand(20, 6, dtype=torch.float64)
