@@ -68,8 +68,9 @@ class RBM:
         while self.epochs_done_ < self.epochs:
             t0 = time.perf_counter()
             order = torch.randperm(len(x), generator=self._perm_rng).to(x.device)
-            for start in range(0, len(x), self.batch_size):
-                self._step(x[order[start:start + self.batch_size]])
+            with torch.no_grad():  # once per epoch, not per step
+                for start in range(0, len(x), self.batch_size):
+                    self._update(x[order[start:start + self.batch_size]])
             self.epochs_done_ += 1
             record = {"epoch": self.epochs_done_, **self.monitor(x, val), "seconds": round(time.perf_counter() - t0, 4)}
             self.history_.append(record)
@@ -154,6 +155,10 @@ class RBM:
     def _step(self, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One CD-k update on a mini-batch; returns (v0, v_k) so tests can check the gradient
         (v_k is a view of a work buffer: valid until the next step)."""
+        return self._update(v0)
+
+    def _update(self, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``_step`` without entering no_grad (``fit`` enters it once per epoch)."""
         W, c, b = self._params()
         n = len(v0)
         vs, hs, signs = self._work(n)
@@ -174,6 +179,13 @@ class RBM:
         # dW = <h v>_data - <h v>_model = [h0; -hk]^T [v0; vk] / n: the negative of
         # d/dW [mean F(v0) - mean F(vk)]. One GEMM that also applies momentum (beta = m).
         hk.neg_()
+        if self.momentum == 0 and self.final_momentum == 0 and self.sparsity_target is None:
+            # no momentum, ever: the velocity would only be multiplied by 0, so update the weights
+            # in place (weight cost folded in: W <- (1 - lr wd) W + lr/n dW), three ops in all
+            W.addmm_(hs.t(), vs, beta=1 - lr * wd, alpha=lr / n)
+            c.add_(hs.sum(0), alpha=lr / n)
+            b.addmv_(vs.t(), signs, alpha=lr / n)
+            return v0, vk
         vel_w.addmm_(hs.t(), vs, beta=m, alpha=lr / n)
         vel_c.mul_(m).add_(hs.sum(0), alpha=lr / n)
         vel_b.addmv_(vs.t(), signs, beta=m, alpha=lr / n)  # sum(v0) - sum(vk)
