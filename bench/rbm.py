@@ -4,9 +4,14 @@ has neither), float32, one thread each. Batch 10 (scikit-learn's default), then 
 two libraries alternate within one process. Quality: mean pseudo-likelihood (scikit-learn's
 stochastic one-flipped-bit definition, which both implement) on the 10,000 test images.
 
+Like with like: both sides run float32 (scikit-learn keeps float32 input float32) on one thread
+(the BLAS pools are listed in the JSON by threadpoolctl); trainlab's time includes its per-epoch
+monitor (reconstruction error and pseudo-likelihood of 1,000 training rows), scikit-learn's
+(verbose=0) computes none. Neither side has momentum or weight cost.
+
 Prints JSON: per batch size, each side's seconds and test pseudo-likelihood, and the time ratio
 (scikit-learn seconds / trainlab seconds). Target: ratio >= 3 at equal or better pseudo-likelihood.
-Usage: python bench/rbm.py [--quick] [--epochs N] [--n-train N] [--batches 10,100]
+Usage: python bench/rbm.py [--quick] [--epochs N] [--n-train N] [--batches 10,100] [--repeats 2] [--profile]
 """
 
 from __future__ import annotations
@@ -17,12 +22,15 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # before numpy/torch load their BLAS
 
 import argparse  # noqa: E402
+import cProfile  # noqa: E402
 import json  # noqa: E402
+import pstats  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from sklearn.neural_network import BernoulliRBM  # noqa: E402
+from threadpoolctl import threadpool_info  # noqa: E402
 
 from trainlab import data  # noqa: E402
 from trainlab.pretrain import RBM  # noqa: E402
@@ -33,22 +41,42 @@ def mean_pl(score, x: np.ndarray, repeats: int = 5) -> float:
     return float(np.mean([np.mean(score(x)) for _ in range(repeats)]))
 
 
-def run_sklearn(x, test, batch, epochs, seed) -> dict:
-    rbm = BernoulliRBM(n_components=256, learning_rate=0.1, batch_size=batch, n_iter=epochs, random_state=seed)
+def sklearn_rbm(batch: int, epochs: int, seed: int) -> BernoulliRBM:
+    return BernoulliRBM(n_components=256, learning_rate=0.1, batch_size=batch, n_iter=epochs, random_state=seed)
+
+
+def trainlab_rbm(batch: int, epochs: int, seed: int) -> RBM:
+    return RBM(256, lr=0.1, batch_size=batch, epochs=epochs, persistent=True, k=1, momentum=0.0,
+               final_momentum=0.0, weight_decay=0.0, random_state=seed)
+
+
+def run(make, x, test, batch: int, epochs: int, seed: int) -> dict:
+    rbm = make(batch, epochs, seed)
     t0 = time.perf_counter()
     rbm.fit(x)
     seconds = time.perf_counter() - t0
-    return {"seconds": round(seconds, 3), "test_pseudo_likelihood": round(mean_pl(rbm.score_samples, test), 3)}
+    return {"seconds": round(seconds, 3), "test_pseudo_likelihood": round(mean_pl(rbm.score_samples, test), 3),
+            "dtype": str(rbm.components_.dtype).replace("torch.", "")}
 
 
-def run_trainlab(x, test, batch, epochs, seed) -> dict:
-    rbm = RBM(256, lr=0.1, batch_size=batch, epochs=epochs, persistent=True, k=1, momentum=0.0,
-              final_momentum=0.0, weight_decay=0.0, random_state=seed)
-    xt = torch.from_numpy(x)
-    t0 = time.perf_counter()
-    rbm.fit(xt)
-    seconds = time.perf_counter() - t0
-    return {"seconds": round(seconds, 3), "test_pseudo_likelihood": round(mean_pl(rbm.score_samples, test), 3)}
+def summary(runs: list[dict]) -> dict:
+    """Mean seconds and pseudo-likelihood over the runs of one side (each run listed when several)."""
+    out = {k: round(float(np.mean([r[k] for r in runs])), 3) for k in ("seconds", "test_pseudo_likelihood")}
+    out["dtype"] = runs[0]["dtype"]
+    if len(runs) > 1:
+        out["runs"] = [[r["seconds"], r["test_pseudo_likelihood"]] for r in runs]
+    return out
+
+
+def profile(make, x, batch: int, seed: int, top: int = 8) -> list:
+    """Where one epoch's time goes: the ``top`` functions by own time, [name, seconds, calls]."""
+    rbm = make(batch, 1, seed)
+    prof = cProfile.Profile()
+    prof.runcall(rbm.fit, x)
+    stats = pstats.Stats(prof).stats  # {(file, line, name): (calls, primitive calls, own time, cumulative, callers)}
+    rows = sorted(stats.items(), key=lambda kv: -kv[1][2])[:top]
+    return [[f"{os.path.basename(f)}:{name}" if f != "~" else name, round(st[2], 3), st[0]]
+            for (f, _, name), st in rows]
 
 
 def main() -> None:
@@ -58,6 +86,10 @@ def main() -> None:
     ap.add_argument("--n-train", type=int, default=None, help="training images (default: all 50,000)")
     ap.add_argument("--batches", default="10,100")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="runs of each side on seeds seed, seed+1, ..., alternating ABBA "
+                         "(cancels a load that drifts linearly)")
+    ap.add_argument("--profile", action="store_true", help="also profile one epoch of each side (cProfile, own time)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     epochs = 2 if args.quick else args.epochs
@@ -65,13 +97,25 @@ def main() -> None:
     ds = data.load("mnist")
     x = ds.train.x.reshape(len(ds.train.x), -1).numpy().astype(np.float32)[:n_train]
     test = ds.test.x.reshape(len(ds.test.x), -1).numpy().astype(np.float32)
+    xt = torch.from_numpy(x)
     out = {"data": f"MNIST {len(x)} train x 784, test {len(test)}", "hidden": 256, "lr": 0.1, "epochs": epochs,
-           "cd": "persistent, 1 Gibbs step", "threads": 1, "torch": torch.__version__, "results": {}}
+           "cd": "persistent, 1 Gibbs step", "threads": torch.get_num_threads(), "torch": torch.__version__,
+           "blas_pools": sorted({f"{p['internal_api']} {p['num_threads']} thread(s)" for p in threadpool_info()}),
+           "load_average_start": os.getloadavg(), "results": {}}
     for batch in [int(b) for b in args.batches.split(",")]:
-        sk = run_sklearn(x, test, batch, epochs, args.seed)
-        tl = run_trainlab(x, test, batch, epochs, args.seed)
-        out["results"][f"batch_{batch}"] = {"sklearn": sk, "trainlab": tl,
-                                            "time_ratio": round(sk["seconds"] / tl["seconds"], 2)}
+        sides = {"sklearn": (sklearn_rbm, x), "trainlab": (trainlab_rbm, xt)}
+        runs: dict[str, list[dict]] = {"sklearn": [], "trainlab": []}
+        for r in range(args.repeats):
+            for name in (("sklearn", "trainlab") if r % 2 == 0 else ("trainlab", "sklearn")):
+                make, data_ = sides[name]
+                runs[name].append(run(make, data_, test, batch, epochs, args.seed + r))  # both sides: seed + r
+        sk, tl = (summary(runs[n]) for n in ("sklearn", "trainlab"))
+        row = out["results"][f"batch_{batch}"] = {"sklearn": sk, "trainlab": tl,
+                                                  "time_ratio": round(sk["seconds"] / tl["seconds"], 2)}
+        if args.profile:
+            row["profile_one_epoch"] = {"sklearn": profile(sklearn_rbm, x, batch, args.seed),
+                                        "trainlab": profile(trainlab_rbm, xt, batch, args.seed)}
+    out["load_average_end"] = os.getloadavg()
     print(json.dumps(out, indent=2))
 
 

@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+import trainlab.pretrain  # noqa: F401  (registers the dbn initializer: examples/dbn_digits.yaml uses it)
 from trainlab import data
 from trainlab.ensemble import NotStackable, StackedModel, build_members, stackable
 from trainlab.errors import ConfigError
@@ -82,6 +83,17 @@ def test_lsuv_runs_per_member_on_the_given_rows():
     mods, _ = build_members(spec, (5,), 2, [0, 1], data_init_x=x)
     h = mods[0].layers[0](x)  # LSUV: the first layer's output has variance ~1 on these rows
     assert h.var().item() == pytest.approx(1.0, abs=0.1)
+
+
+def test_dbn_members_pretrain_on_all_given_rows_as_a_separate_run_does():
+    spec = {"mlp": {"hidden": [6], "activation": "sigmoid", "init": {"dbn": {"epochs": 1, "batch_size": 50}}}}
+    x = torch.rand(700, 8, generator=torch.Generator().manual_seed(0))  # more rows than LSUV's 512
+    (member,), _ = build_members(spec, (8,), 2, [3], data_init_x=x)
+    seed_everything(3)
+    alone = build(spec, (8,), 2)
+    alone.data_init(x)  # what the Trainer does when a run starts
+    for (name, p), q in zip(alone.named_parameters(), member.parameters()):
+        torch.testing.assert_close(q, p, rtol=0, atol=0, msg=name)
 
 
 def test_what_cannot_stack_says_where():

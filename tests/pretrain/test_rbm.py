@@ -105,6 +105,32 @@ def test_cd_update_is_the_free_energy_gradient(visible, k, persistent):
         torch.testing.assert_close(a - b, -0.1 * grad, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_in_place_visible_samples_equal_the_plain_ones(visible, dtype):
+    """The training step samples v_k in place in its work buffer: the same draws give the same values."""
+    from trainlab.pretrain.energy import sample_visible, sample_visible_
+
+    mean = torch.rand(50, 30, generator=torch.Generator().manual_seed(1), dtype=dtype)
+    mean[0, :4] = torch.tensor([0.0, 1.0, 0.5, 1e-30], dtype=dtype)  # the ends of [0, 1] and a tiny p
+    plain = sample_visible(mean, visible, torch.Generator().manual_seed(2))
+    in_place = sample_visible_(mean.clone(), visible, torch.Generator().manual_seed(2))
+    assert in_place.dtype == dtype and torch.equal(in_place, plain)
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_momentum_free_updates_equal_the_velocity_path(persistent):
+    """With no momentum at all the weights are updated in place; the same as through a velocity of momentum 0."""
+    x = torch.rand(60, 9, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    common = dict(persistent=persistent, lr=0.1, momentum=0.0, weight_decay=0.01, batch_size=20, epochs=3,
+                  random_state=5)
+    plain = RBM(4, final_momentum=0.0, **common).fit(x)
+    velocity = RBM(4, final_momentum=0.9, momentum_epochs=10, **common).fit(x)  # momentum 0 in these epochs
+    for a, b in zip(plain._params(), velocity._params()):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+    assert not torch.equal(plain.components_, RBM(4, final_momentum=0.0, **{**common, "epochs": 0}).fit(x).components_)
+
+
 def test_weight_cost_and_momentum_follow_the_guide():
     """Delta_t = momentum * Delta_{t-1} + lr * (grad - weight_decay * W), weight cost on W only."""
     x = torch.rand(20, 6, dtype=torch.float64)

@@ -301,10 +301,11 @@ def build_members(spec: dict, input_shape: tuple, n_outputs: int | None, seeds: 
                   share: bool = False) -> tuple[list[nn.Module], list[torch.Tensor]]:
     """Member k = what a separate run with seed ``seeds[k]`` builds: ``seed_everything``, then
     ``nn.build`` (init draws from the global RNG); weights (>= 2-D) times ``init_scale[k]``;
-    LSUV on ``data_init_x`` when the spec asks for it (the Trainer runs it on the first 512
-    training rows). Returns the members and each one's global RNG state afterwards (where its
-    dropout stream starts). ``share``: members with the same seed may be one module object
-    (stacking copies their tensors anyway; a search's 64 trials share one seed)."""
+    the data-dependent inits on ``data_init_x`` when the spec asks for them, as the Trainer runs
+    them on the training inputs (LSUV uses their first 512 rows; DBN pre-training all of them).
+    Returns the members and each one's global RNG state afterwards (where its dropout stream
+    starts). ``share``: members with the same seed may be one module object (stacking copies
+    their tensors anyway; a search's 64 trials share one seed)."""
     seeds = [int(s) for s in seeds]
     scales = _check_list(init_scale, len(seeds), "init_scale") if init_scale is not None else None
     mods, states = [], []
@@ -324,7 +325,7 @@ def build_members(spec: dict, input_shape: tuple, n_outputs: int | None, seeds: 
                     if p.dim() >= 2:
                         p.mul_(scales[i])
         if data_init_x is not None and hasattr(m, "data_init"):
-            m.data_init(data_init_x[:512])
+            m.data_init(data_init_x)
         mods.append(m)
         states.append(torch.get_rng_state() if data_init_x is not None else state)
     if seeds and data_init_x is None:  # the global RNG ends where building the last member left it

@@ -62,15 +62,14 @@ def as_data(X: Any, visible: str, where: str, device: Any = None, clip: bool = F
         x = x.to(device)
     if len(x) == 0:
         raise ConfigError(f"{where}: no samples (shape {tuple(x.shape)})")
-    bad = int((~torch.isfinite(x)).sum())
-    if bad:
+    lo, hi = (float(t) for t in torch.aminmax(x))  # one pass: NaN and inf show up in the extremes
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        bad = int((~torch.isfinite(x)).sum())
         raise ConfigError(f"{where}: the data has {bad} NaN/inf values; clean or impute them first")
     if visible == "bernoulli" and clip:
-        x = x.clamp(0.0, 1.0)
-    if visible == "bernoulli":
-        lo, hi = float(x.min()), float(x.max())
-        if lo < 0 or hi > 1:
-            raise ConfigError(f"{where}: bernoulli visible units need inputs in [0, 1], but the data ranges over "
-                              f"[{lo:.4g}, {hi:.4g}]; add `preprocess: scale01` to the data, or use `visible: gaussian` "
-                              "for standardized real inputs")
+        x, lo, hi = x.clamp(0.0, 1.0), max(lo, 0.0), min(hi, 1.0)
+    if visible == "bernoulli" and (lo < 0 or hi > 1):
+        raise ConfigError(f"{where}: bernoulli visible units need inputs in [0, 1], but the data ranges over "
+                          f"[{lo:.4g}, {hi:.4g}]; add `preprocess: scale01` to the data, or use `visible: gaussian` "
+                          "for standardized real inputs")
     return x

@@ -27,10 +27,14 @@ def hidden_input(v: torch.Tensor, W: torch.Tensor, c: torch.Tensor) -> torch.Ten
     return torch.addmm(c, v, W.t())
 
 
-def visible_mean(h: torch.Tensor, W: torch.Tensor, b: torch.Tensor, visible: str) -> torch.Tensor:
-    """E[v | h]: sigmoid(b + h W) for bernoulli, b + h W for gaussian. (N, D)"""
-    x = torch.addmm(b, h, W)
-    return torch.sigmoid(x) if visible == "bernoulli" else x
+def visible_mean(h: torch.Tensor, W: torch.Tensor, b: torch.Tensor, visible: str,
+                 out: torch.Tensor | None = None) -> torch.Tensor:
+    """E[v | h]: sigmoid(b + h W) for bernoulli, b + h W for gaussian. (N, D); ``out``: written in place."""
+    if out is None:
+        x = torch.addmm(b, h, W)
+        return torch.sigmoid(x) if visible == "bernoulli" else x
+    torch.addmm(b, h, W, out=out)
+    return out.sigmoid_() if visible == "bernoulli" else out
 
 
 def bernoulli(p: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -38,6 +42,15 @@ def bernoulli(p: torch.Tensor, generator: torch.Generator | None) -> torch.Tenso
     float32 and a float64 model with the same seed draw the same numbers."""
     u = torch.rand(p.shape, generator=generator, device=p.device, dtype=torch.float32)
     return (u < p).to(p.dtype)
+
+
+def sample_visible_(mean: torch.Tensor, visible: str, generator: torch.Generator | None) -> torch.Tensor:
+    """``sample_visible`` in place: ``mean`` becomes the sample (the same draws, the same values:
+    p - u > 0 exactly when u < p)."""
+    if visible == "bernoulli":
+        u = torch.rand(mean.shape, generator=generator, device=mean.device, dtype=torch.float32)
+        return mean.sub_(u).gt_(0)
+    return mean.add_(torch.randn(mean.shape, generator=generator, device=mean.device, dtype=torch.float32))
 
 
 def sample_visible(mean: torch.Tensor, visible: str, generator: torch.Generator | None) -> torch.Tensor:

@@ -68,8 +68,9 @@ class RBM:
         while self.epochs_done_ < self.epochs:
             t0 = time.perf_counter()
             order = torch.randperm(len(x), generator=self._perm_rng).to(x.device)
-            for start in range(0, len(x), self.batch_size):
-                self._step(x[order[start:start + self.batch_size]])
+            with torch.no_grad():  # once per epoch, not per step
+                for start in range(0, len(x), self.batch_size):
+                    self._update(x[order[start:start + self.batch_size]])
             self.epochs_done_ += 1
             record = {"epoch": self.epochs_done_, **self.monitor(x, val), "seconds": round(time.perf_counter() - t0, 4)}
             self.history_.append(record)
@@ -104,6 +105,7 @@ class RBM:
             self.intercept_visible_ = x.mean(0)
         self._velocity = [torch.zeros_like(t) for t in self._params()]
         self._chain = None  # persistent chain: hidden samples (batch, H)
+        self._buffers = None  # work buffers of _step (see _work)
         self._q = None  # running mean hidden activation (sparsity target)
         self.epochs_done_, self.n_features_in_, self.history_ = 0, D, []
 
@@ -114,55 +116,79 @@ class RBM:
         if x.shape[1] != self.n_features_in_:
             raise ValueError(f"RBM: X has {x.shape[1]} features, but the RBM was fitted with {self.n_features_in_}")
 
-    def _chain_visible(self) -> torch.Tensor:
-        """PCD: k Gibbs steps on from the persistent chain's hidden state; the visible sample v_k."""
+    def _work(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Buffers reused by every step of batch size ``n``: visibles [v0; vk] (2n, D), hidden
+        probabilities [h0; -hk] (2n, H) and the signs [1; -1] (2n,), so one GEMM (and one GEMV)
+        gives each gradient with no concatenation."""
+        W = self.components_
+        if self._buffers is None or len(self._buffers[2]) != 2 * n or self._buffers[0].dtype != W.dtype:
+            signs = torch.ones(2 * n, dtype=W.dtype, device=W.device)
+            signs[n:] = -1
+            self._buffers = (W.new_empty(2 * n, W.shape[1]), W.new_empty(2 * n, W.shape[0]), signs)
+        return self._buffers
+
+    def _chain_visible(self, out: torch.Tensor) -> None:
+        """PCD: k Gibbs steps on from the persistent chain's hidden state; the visible sample v_k into ``out``."""
         W, c, b, g, vis = *self._params(), self._rng, self.visible
         h = self._chain
         for step in range(self.k):
-            v = energy.sample_visible(energy.visible_mean(h, W, b, vis), vis, g)
+            energy.sample_visible_(energy.visible_mean(h, W, b, vis, out=out), vis, g)
             if step < self.k - 1:
-                h = energy.bernoulli(torch.sigmoid(energy.hidden_input(v, W, c)), g)
-        return v
+                h = energy.bernoulli(torch.sigmoid(energy.hidden_input(out, W, c)), g)
 
-    def _negative(self, v0: torch.Tensor, h0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The negative phase from the data: k Gibbs steps (CD-k; also PCD's first batch).
-        Returns (v_k, P(h | v_k)). CD's last reconstruction is probabilities (Hinton 2010 3.2)."""
+    def _negative(self, h0: torch.Tensor, v: torch.Tensor, hp: torch.Tensor) -> None:
+        """The negative phase from the data: k Gibbs steps (CD-k; also PCD's first batch), writing
+        v_k into ``v`` and P(h | v_k) into ``hp``. CD's last reconstruction is probabilities (Hinton 2010 3.2)."""
         W, c, b, g, vis = *self._params(), self._rng, self.visible
         h = energy.bernoulli(h0, g)
         for step in range(self.k):
-            mean = energy.visible_mean(h, W, b, vis)
-            v = mean if (step == self.k - 1 and not self.persistent) else energy.sample_visible(mean, vis, g)
-            hp = torch.sigmoid(energy.hidden_input(v, W, c))
+            energy.visible_mean(h, W, b, vis, out=v)
+            if step < self.k - 1 or self.persistent:
+                energy.sample_visible_(v, vis, g)
+            torch.addmm(c, v, W.t(), out=hp).sigmoid_()
             if step < self.k - 1 or self.persistent:
                 h = energy.bernoulli(hp, g)
         if self.persistent:
             self._chain = h
-        return v, hp
 
     @torch.no_grad()
     def _step(self, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One CD-k update on a mini-batch; returns (v0, v_k) so tests can check the gradient."""
+        """One CD-k update on a mini-batch; returns (v0, v_k) so tests can check the gradient
+        (v_k is a view of a work buffer: valid until the next step)."""
+        return self._update(v0)
+
+    def _update(self, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``_step`` without entering no_grad (``fit`` enters it once per epoch)."""
         W, c, b = self._params()
         n = len(v0)
+        vs, hs, signs = self._work(n)
+        vs[:n].copy_(v0)
+        h0, vk, hk = hs[:n], vs[n:], hs[n:]
         if self.persistent and self._chain is not None and len(self._chain) == n:
             # PCD: the chain does not depend on this batch, so P(h | v) of the data and of the
             # chain's sample come from one GEMM on [v0; vk]
-            vk = self._chain_visible()
-            both = torch.sigmoid(energy.hidden_input(torch.cat([v0, vk]), W, c))  # (2B, H)
-            h0, hk = both[:n], both[n:]
+            self._chain_visible(out=vk)
+            torch.addmm(c, vs, W.t(), out=hs).sigmoid_()
             self._chain = energy.bernoulli(hk, self._rng)
         else:
-            h0 = torch.sigmoid(energy.hidden_input(v0, W, c))  # (B, H)
-            vk, hk = self._negative(v0, h0)
+            torch.addmm(c, vs[:n], W.t(), out=h0).sigmoid_()
+            self._negative(h0, vk, hk)
         lr, wd = self.lr, self.weight_decay
         m = self.momentum if self.epochs_done_ < self.momentum_epochs else self.final_momentum
         vel_w, vel_c, vel_b = self._velocity
         # dW = <h v>_data - <h v>_model = [h0; -hk]^T [v0; vk] / n: the negative of
         # d/dW [mean F(v0) - mean F(vk)]. One GEMM that also applies momentum (beta = m).
-        hs, vs = torch.cat([h0, hk.neg()]), torch.cat([v0, vk])  # (2B, H), (2B, D)
+        hk.neg_()
+        if self.momentum == 0 and self.final_momentum == 0 and self.sparsity_target is None:
+            # no momentum, ever: the velocity would only be multiplied by 0, so update the weights
+            # in place (weight cost folded in: W <- (1 - lr wd) W + lr/n dW), three ops in all
+            W.addmm_(hs.t(), vs, beta=1 - lr * wd, alpha=lr / n)
+            c.add_(hs.sum(0), alpha=lr / n)
+            b.addmv_(vs.t(), signs, alpha=lr / n)
+            return v0, vk
         vel_w.addmm_(hs.t(), vs, beta=m, alpha=lr / n)
         vel_c.mul_(m).add_(hs.sum(0), alpha=lr / n)
-        vel_b.mul_(m).add_(v0.sum(0) - vk.sum(0), alpha=lr / n)
+        vel_b.addmv_(vs.t(), signs, beta=m, alpha=lr / n)  # sum(v0) - sum(vk)
         if self.sparsity_target is not None:  # Hinton 2010 section 11: push the mean activation q to the target
             q_batch = h0.mean(0)
             self._q = q_batch if self._q is None else 0.9 * self._q + 0.1 * q_batch
@@ -295,6 +321,7 @@ class RBM:
         self._velocity = [t.to(dev).clone() for t in state["velocity"]]
         self._chain = None if state["chain"] is None else state["chain"].to(dev)
         self._q = None if state["q"] is None else state["q"].to(dev)
+        self._buffers = None
         self.epochs_done_, self.history_ = int(state["epochs_done"]), list(state["history"])
         self.n_features_in_ = self.components_.shape[1]
         self._rng = torch.Generator(dev)
