@@ -165,7 +165,10 @@ def test_data_dir_reaches_the_data_set(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(data, "load", lambda spec: seen.append(spec) or real(spec))
     assert main(["lr-find", RELU, "--data", "digits", "--data-dir", str(tmp_path), "--steps", "20",
                  "--out", str(tmp_path / "lr")]) == 0
-    assert seen == [{"name": "digits", "data_dir": str(tmp_path)}]
+    assert main(["check", RELU, "--data", "digits", "--data-dir", str(tmp_path), "--steps", "5", "--budget", "5"]) in (0, 1)
+    assert main(["diagnose", RELU, "--data", "digits", "--data-dir", str(tmp_path), "--steps", "5", "--no-checks",
+                 "--no-lr-find", "--out", str(tmp_path / "d")]) == 0
+    assert seen == [{"name": "digits", "data_dir": str(tmp_path)}] * 3
 
 
 def test_diagnose_shows_progress_through_each_phase(tmp_path, capsys):

@@ -60,11 +60,12 @@ def load_target(target: str, data: str | dict | None = None, seed: int | None = 
         resolve_device(device)  # a bad --device is an error before any data is loaded
     path = Path(target)
     if path.suffix in (".yaml", ".yml") or (path.is_file() and ":" not in target):
-        for flag, value, what in (("--output", output, "returns one tensor"), ("--input", input_key, "takes one tensor")):
+        for flag, value, what in (("--output", output, "returns one tensor; --output is for {} models that "
+                                                        "return a tuple or a dict"),
+                                  ("--input", input_key, "takes one tensor; --input is for {} models whose "
+                                                         "forward takes a dict")):
             if value is not None:
-                raise ConfigError(f"{flag} {value}: a spec's model {what}; {flag} is for package.module:callable "
-                                  f"models that {'return' if flag == '--output' else 'take'} a dict"
-                                  + (" or a tuple" if flag == "--output" else ""))
+                raise ConfigError(f"{flag} {value}: a spec's model " + what.format("package.module:callable"))
         t = _from_yaml(path, data, seed, data_dir)
     elif ":" not in target:
         raise ConfigError(f"TARGET {target!r}: expected a spec .yaml file or package.module:callable "
@@ -201,12 +202,11 @@ def check_model(model: nn.Module, ds: Dataset, what: str, output=None, input_key
             raise ConfigError(f"{what}: the model fails on {{{input_key!r}: {batch}}} from {ds.name}: {msg} "
                               f"(drop --input if it takes a tensor)") from None
         keys = _dict_keys_read(model, x)
-        if not keys:  # a dict read's own warning (torch: "non-tuple sequence for indexing") is noise
-            _reissue(caught)
-        if keys:
+        if keys:  # (the warning torch gave on x["key"], a "non-tuple sequence for indexing", is noise then)
             raise ConfigError(f"{what}: the model reads its input as a dict (key {keys[0]!r}); say which key "
                               f"holds the inputs with --input KEY (e.g. --input {keys[0]}): trainlab feeds "
                               f"{{KEY: {batch}}}") from None
+        _reissue(caught)
         raise ConfigError(f"{what}: the model fails on {batch} from {ds.name}: {msg}") from None
     finally:
         model.train(was)
