@@ -17,6 +17,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from trainlab.report.plotting import figure, plain_log_ticks, save
 
@@ -71,6 +72,7 @@ def activation_histograms(d: dict, path: str | Path, shared_scale: bool = False)
             ax.text(0.97, 0.95, f"std {_num(a.get('std')):.2g}", ha="right", va="top", transform=ax.transAxes,
                     fontsize=7, fontweight="bold", bbox={"facecolor": "white", "alpha": 0.8, "lw": 0, "pad": 1})
             ax.tick_params(labelsize=6)
+            ax.xaxis.set_major_locator(MaxNLocator(4))  # labels that do not run into each other
             ax.set_yticks([])
     scale = "all panels on one x-range" if shared_scale else "each panel spans its own min..max"
     fig.suptitle(f"activations layer by layer ({scale})", fontsize=9)
