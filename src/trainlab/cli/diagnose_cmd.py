@@ -15,6 +15,7 @@ import textwrap
 from datetime import datetime
 from pathlib import Path
 
+from trainlab.cli import process_exit
 from trainlab.diagnose.phases import EVAL_SAMPLES
 from trainlab.errors import ConfigError
 
@@ -89,6 +90,7 @@ def out_dir(args, command: str, name: str) -> Path:
 
 
 def run(args) -> int:
+    process_exit.allow()  # the process may end without module teardown (1 s of CPU)
     from trainlab.atomic import write_json
     from trainlab.diagnose import diagnose
     from trainlab.report import diagnose_figures as figs
