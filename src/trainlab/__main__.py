@@ -1,5 +1,5 @@
 """`python -m trainlab` is the same program as `trainlab`."""
 
-from trainlab.cli.main import main
+from trainlab.cli.process_exit import entry
 
-raise SystemExit(main())
+entry()

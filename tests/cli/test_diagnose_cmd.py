@@ -94,6 +94,53 @@ def test_output_picks_the_logits_of_a_tuple_or_dict_model(capsys):
         assert checks["loss_at_init"]["passed"] is True and checks["nonfinite"]["passed"] is True
 
 
+def test_tuple_output_through_diagnose_and_lr_find(tmp_path, capsys):
+    assert main(["diagnose", f"{MODELS}:tuple_net", "--data", "digits", "--output", "0", "--steps", "20",
+                 "--out", str(tmp_path / "d"), "--json", "--no-progress"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["checks"]["loss_at_init"]["passed"] is True and d["lr_find"]["lrs"]
+    assert [row["name"] for row in d["layers"]][:2] == ["fc", "fc:relu"]  # the user's names, not a wrapper's
+    assert main(["lr-find", f"{MODELS}:tuple_net", "--data", "digits", "--steps", "20",
+                 "--out", str(tmp_path / "lr")]) == 2
+    assert "returns a tuple of 2" in capsys.readouterr().err
+    assert main(["lr-find", f"{MODELS}:tuple_net", "--data", "digits", "--output", "0", "--steps", "20",
+                 "--out", str(tmp_path / "lr")]) == 0
+    assert "suggested lr" in capsys.readouterr().out
+
+
+def test_dict_input_model_is_fed_with_input_key(tmp_path, capsys):
+    net = f"{MODELS}:dict_input_net"
+    assert main(["check", net, "--data", "digits"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1  # no torch warning either
+    assert "reads its input as a dict (key 'pixels')" in err and "--input pixels" in err
+    assert main(["check", net, "--data", "digits", "--input", "image", "--output", "logits"]) == 2
+    assert "reads key 'pixels'" in (err := capsys.readouterr().err) and "--input image" in err
+    assert main(["check", net, "--data", "digits", "--input", "pixels"]) == 2  # then the dict it returns
+    assert "--output KEY (e.g. --output logits)" in capsys.readouterr().err
+    assert main(["check", net, "--data", "digits", "--input", "pixels", "--output", "logits", "--steps", "20",
+                 "--budget", "60", "--json"]) in (0, 1)
+    checks = json.loads(capsys.readouterr().out)["checks"]
+    assert checks["loss_at_init"]["passed"] is True and checks["input_independent"]["passed"] is True
+    assert main(["diagnose", net, "--data", "digits", "--input", "pixels", "--output", "logits", "--steps", "20",
+                 "--out", str(tmp_path / "d"), "--json", "--no-progress"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["training"]["steps"] == 20 and d["lr_find"]["lrs"] and "fc" in [r["name"] for r in d["layers"]]
+    assert main(["lr-find", net, "--data", "digits", "--input", "pixels", "--output", "logits", "--steps", "20",
+                 "--out", str(tmp_path / "lr")]) == 0
+    assert main(["check", RELU, "--data", "digits", "--input", "x"]) == 2  # a model that takes a tensor
+    assert "drop --input" in capsys.readouterr().err
+
+
+def test_input_and_output_are_refused_for_a_spec(tmp_path, capsys):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump({"data": "digits", "model": {"mlp": {"hidden": 8, "depth": 1}}}))
+    for flag in ("--input", "--output"):
+        assert main(["check", str(spec), flag, "x"]) == 2
+        err = capsys.readouterr().err
+        assert f"error: {flag} x: a spec's model" in err and "package.module:callable" in err
+
+
 def test_a_spec_asking_for_cuda_is_not_run_on_the_cpu(tmp_path, capsys):
     import torch
 
@@ -118,7 +165,10 @@ def test_data_dir_reaches_the_data_set(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(data, "load", lambda spec: seen.append(spec) or real(spec))
     assert main(["lr-find", RELU, "--data", "digits", "--data-dir", str(tmp_path), "--steps", "20",
                  "--out", str(tmp_path / "lr")]) == 0
-    assert seen == [{"name": "digits", "data_dir": str(tmp_path)}]
+    assert main(["check", RELU, "--data", "digits", "--data-dir", str(tmp_path), "--steps", "5", "--budget", "5"]) in (0, 1)
+    assert main(["diagnose", RELU, "--data", "digits", "--data-dir", str(tmp_path), "--steps", "5", "--no-checks",
+                 "--no-lr-find", "--out", str(tmp_path / "d")]) == 0
+    assert seen == [{"name": "digits", "data_dir": str(tmp_path)}] * 3
 
 
 def test_diagnose_shows_progress_through_each_phase(tmp_path, capsys):

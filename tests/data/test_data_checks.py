@@ -83,6 +83,10 @@ def _ds(x, y, n_classes=3):
     (torch.zeros(4, 2), torch.tensor([0, -1, 2, 0]), 3, "labels range over [-1, 2]"),
     (torch.zeros(4, 2), torch.tensor([0.0, 1.0, 2.0, 0.0]), 3, "class labels must be integers"),
     (torch.tensor([[0.0, float("nan")]] * 4), torch.tensor([0, 1, 2, 0]), 3, "inputs hold NaN or infinite values"),
+    (torch.tensor([[0.5, 1.0], [2.0, -float("inf")], [0.0, 0.0], [1.0, 3.0]]), torch.tensor([0, 1, 2, 0]), 3,
+     "inputs hold NaN or infinite values"),  # one value among finite ones (the check reads min and max)
+    (torch.arange(40.0).reshape(4, 10).index_put_((torch.tensor(2), torch.tensor(7)), torch.tensor(float("nan"))),
+     torch.tensor([0, 1, 2, 0]), 3, "inputs hold NaN or infinite values"),
     (torch.zeros(0, 2), torch.zeros(0, dtype=torch.long), 3, "is empty"),
     (torch.zeros(4, 2), torch.tensor([[float("inf")]] * 4), None, "targets hold NaN or infinite values"),
 ])

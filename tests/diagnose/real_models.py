@@ -145,6 +145,22 @@ def dict_net():
     return TupleNet(as_dict=True)
 
 
+class DictInputNet(nn.Module):
+    """Takes a batch dict, as Hugging Face-style models do, and returns a dict of outputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc, self.out = nn.Linear(64, 32), nn.Linear(32, 10)
+
+    def forward(self, batch: dict):
+        h = F.relu(self.fc(batch["pixels"]))
+        return {"logits": self.out(h), "hidden": h}
+
+
+def dict_input_net():
+    return DictInputNet()
+
+
 def lenet_scale(model: nn.Module) -> float:
     """std * sqrt(fan_in) of the first conv (PyTorch's default init: 1/sqrt(3))."""
     w = model.conv1.weight

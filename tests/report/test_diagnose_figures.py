@@ -58,8 +58,9 @@ def _capture(monkeypatch):
     """Keep the figure ``save`` would close, drawn, for inspection."""
     kept = []
 
-    def keep(fig, path, dpi=110):
-        fig.tight_layout()
+    def keep(fig, path, dpi=110, tight=True):
+        if tight:
+            fig.tight_layout()
         fig.canvas.draw()
         kept.append(fig)
         return path
@@ -89,3 +90,25 @@ def test_shared_scale_puts_every_panel_on_one_range(diagnosis, monkeypatch):
     shared, own = ({ax.get_xlim() for ax in f.axes} for f in kept)
     assert len(shared) == 1 and len(own) > 1
     assert "one x-range" in kept[0].texts[0].get_text()
+
+
+def test_fixed_layout_keeps_text_apart_and_inside(diagnosis, monkeypatch):
+    """The diagnose figures are laid out once, without tight_layout: nothing may overlap or spill."""
+    kept = _capture(monkeypatch)
+    figs.activation_histograms(diagnosis, "unused.png")
+    figs.gradient_norms(diagnosis, "unused.png")
+    figs.lr_finder(diagnosis["lr_find"], "unused.png", lr=1e-3)
+    hist, *single = kept
+    top, bottom = hist.axes[:3], hist.axes[3:]
+    for above, below in zip(top, bottom):
+        labels = [t.get_window_extent() for t in above.get_xticklabels() if t.get_text()]
+        assert labels and below.title.get_window_extent().y1 <= min(b.y0 for b in labels)
+    assert hist.texts[0].get_window_extent().y0 >= max(a.title.get_window_extent().y1 for a in top)
+    for fig in kept:
+        box = fig.bbox
+        for ax in fig.axes:
+            extent = ax.get_tightbbox(fig.canvas.get_renderer())
+            assert box.x0 <= extent.x0 and extent.x1 <= box.x1 + 1 and box.y0 <= extent.y0, (extent, box)
+    for fig in single:
+        ticks = [t.get_text() for ax in fig.axes for t in ax.get_xticklabels() + ax.get_yticklabels()]
+        assert not any("$" in t for t in ticks)  # plain numbers, no mathtext to parse

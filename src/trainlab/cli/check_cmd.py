@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from trainlab.cli import process_exit
 from trainlab.cli.diagnose_cmd import add_target_arguments, load, say
 
 NAME = "check"
@@ -20,6 +21,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    process_exit.allow()  # the process may end without module teardown (1 s of CPU)
     from trainlab.diagnose.runner import ALL_CHECKS, run_checks, train_config
 
     target, train = load(args)

@@ -15,6 +15,7 @@ import textwrap
 from datetime import datetime
 from pathlib import Path
 
+from trainlab.cli import process_exit
 from trainlab.diagnose.phases import EVAL_SAMPLES
 from trainlab.errors import ConfigError
 
@@ -39,6 +40,9 @@ def add_target_arguments(p) -> None:
     p.add_argument("--output", metavar="KEY",
                    help="for a model returning a tuple or dict: which output holds the logits (an index, "
                         "e.g. 0, or a key, e.g. logits)")
+    p.add_argument("--input", metavar="KEY", dest="input_key",
+                   help="for a model whose forward takes a dict: the key it reads the inputs from "
+                        "(trainlab feeds {KEY: x})")
     p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
 
 
@@ -63,7 +67,7 @@ def load(args):
     from trainlab.diagnose.target import load_target
 
     target = load_target(args.target, args.data, args.seed, device=args.device, data_dir=args.data_dir,
-                         output=args.output)
+                         output=args.output, input_key=args.input_key)
     train = dict(target.train)
     for key in ("optimizer", "lr", "batch_size"):
         value = getattr(args, key)
@@ -86,6 +90,7 @@ def out_dir(args, command: str, name: str) -> Path:
 
 
 def run(args) -> int:
+    process_exit.allow()  # the process may end without module teardown (1 s of CPU)
     from trainlab.atomic import write_json
     from trainlab.diagnose import diagnose
     from trainlab.report import diagnose_figures as figs

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from trainlab.cli import process_exit
 from trainlab.cli.diagnose_cmd import add_target_arguments, load, out_dir
 
 NAME = "lr-find"
@@ -19,6 +20,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    process_exit.allow()  # the process may end without module teardown (1 s of CPU)
     from trainlab.atomic import write_json
     from trainlab.diagnose import lr_find
     from trainlab.diagnose.log import json_safe

@@ -35,7 +35,9 @@ from trainlab.train.callbacks import Callback
 from trainlab.train.config import TrainConfig
 from trainlab.train.trainer import Trainer, resolve_device, seed_everything
 
-DEFAULT_TRAIN = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64}
+# evaluations in chunks of 256 rows: on the CPU a LeNet or a ResNet-18 evaluates 2,000 rows
+# 1.2-2x faster than in one 2,000-row pass (activations stay in cache); a spec's own size wins
+DEFAULT_TRAIN = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "eval_batch_size": 256}
 CHECKS = ("loss_at_init", "l2_raises_loss", "gradcheck", "overfit_small", "input_independent")
 ALL_CHECKS = CHECKS + ("nonfinite",)  # diagnose gets "nonfinite" from its own training run
 
@@ -85,7 +87,8 @@ def run_checks(model: nn.Module, ds: Dataset, cfg: dict, names=CHECKS, device="c
     val = sample(ds.val, eval_samples, seed)
     table = {
         "loss_at_init": lambda m: C.loss_at_init(m, ds, loss_name, device=device),
-        "l2_raises_loss": lambda m: C.l2_raises_loss(m, ds, loss_name, device=device),
+        "l2_raises_loss": lambda m: C.l2_raises_loss(m, ds, loss_name, device=device,
+                                                     loss0=out.get("loss_at_init", {}).get("loss")),
         "gradcheck": lambda m: C.gradcheck(m, ds, device=device),
         "overfit_small": lambda m: C.overfit_small(m, ds, cfg, n=overfit_n, budget=overfit_budget,
                                                    device=device, seed=seed),
@@ -97,7 +100,7 @@ def run_checks(model: nn.Module, ds: Dataset, cfg: dict, names=CHECKS, device="c
     if unknown:
         raise ConfigError(f"unknown check {unknown[0]!r}; valid checks: {', '.join(table)}")
     work = copy.deepcopy(model).to(device)
-    out = {}
+    out: dict = {}  # l2_raises_loss reads loss_at_init's loss from here (the same rows, the same weights)
     for i, name in enumerate(names, 1):
         if say:
             say(f"check {i}/{len(names)}: {name}")

@@ -10,6 +10,10 @@
 A model that returns a tuple or a dict (``(logits, features)``, ``{"logits": ...}``) is told
 which output holds the logits with ``output``: an index (``--output 0``) or a key
 (``--output logits``); without it, the error says what the model returned and how to choose.
+A model whose ``forward`` takes a dict (``forward(self, batch)`` reading ``batch["image"]``) is
+fed ``{KEY: x}`` with ``input_key`` (``--input image``): a trainlab data set holds one input
+tensor per row, so the dict has that one key; without it, the error names the key the model
+read and how to say it.
 The device is ``--device``, else the run spec's ``device``, else ``auto`` (as ``train``);
 ``data_dir`` (``--data-dir``) is where the data set's files are found and cached.
 """
@@ -20,6 +24,7 @@ import importlib
 import importlib.util
 import inspect
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +51,8 @@ class Target:
 
 
 def load_target(target: str, data: str | dict | None = None, seed: int | None = None, device: str | None = None,
-                data_dir: str | None = None, output: str | int | None = None) -> Target:
+                data_dir: str | None = None, output: str | int | None = None,
+                input_key: str | None = None) -> Target:
     """Build the model TARGET names, for the data set ``data`` (or the run spec's own)."""
     if not isinstance(target, str) or not target:
         raise ConfigError("give a TARGET: a spec YAML or package.module:callable")
@@ -54,15 +60,18 @@ def load_target(target: str, data: str | dict | None = None, seed: int | None = 
         resolve_device(device)  # a bad --device is an error before any data is loaded
     path = Path(target)
     if path.suffix in (".yaml", ".yml") or (path.is_file() and ":" not in target):
-        if output is not None:
-            raise ConfigError(f"--output {output}: a spec's model returns one tensor; --output is for "
-                              f"package.module:callable models that return a tuple or a dict")
+        for flag, value, what in (("--output", output, "returns one tensor; --output is for {} models that "
+                                                        "return a tuple or a dict"),
+                                  ("--input", input_key, "takes one tensor; --input is for {} models whose "
+                                                         "forward takes a dict")):
+            if value is not None:
+                raise ConfigError(f"{flag} {value}: a spec's model " + what.format("package.module:callable"))
         t = _from_yaml(path, data, seed, data_dir)
     elif ":" not in target:
         raise ConfigError(f"TARGET {target!r}: expected a spec .yaml file or package.module:callable "
                           f"(e.g. examples/diagnose_model.py:deep_sigmoid)")
     else:
-        t = _from_callable(target, data, 0 if seed is None else seed, data_dir, output)
+        t = _from_callable(target, data, 0 if seed is None else seed, data_dir, output, input_key)
     t.device = device or t.device
     resolve_device(t.device)  # a spec's cuda on a machine without one: one line, not a silent CPU run
     return t
@@ -89,7 +98,9 @@ def _from_yaml(path: Path, data, seed, data_dir) -> Target:
         spec = resolve(raw)
         seed = spec["seed"] if seed is None else seed
         ds = _dataset(spec["data"], str(path))
-        train = {k: v for k, v in spec["train"].items()}
+        given = raw.get("train") if isinstance(raw.get("train"), dict) else {}
+        # the resolved spec fills every default; the diagnosis keeps its own evaluation chunk unless given
+        train = {k: v for k, v in spec["train"].items() if k != "eval_batch_size" or k in given}
         return Target(spec["name"], _build(spec["model"], ds, train.get("loss", "auto"), seed), ds, train, seed,
                       spec.get("device", "auto"))
     model_spec = {k: v for k, v in raw.items() if k != "name"}
@@ -134,7 +145,7 @@ def _import(module_part: str):
         raise ConfigError(f"TARGET: cannot import {module_part!r} ({e})") from None
 
 
-def _from_callable(target: str, data, seed: int, data_dir=None, output=None) -> Target:
+def _from_callable(target: str, data, seed: int, data_dir=None, output=None, input_key=None) -> Target:
     module_part, _, attr = target.rpartition(":")
     module = _import(module_part)
     fn = getattr(module, attr, None)
@@ -148,7 +159,9 @@ def _from_callable(target: str, data, seed: int, data_dir=None, output=None) -> 
     model = fn(**kwargs)
     if not isinstance(model, nn.Module):
         raise ConfigError(f"TARGET: {attr}() returned {type(model).__name__}, not a torch.nn.Module")
-    n_out = check_model(model, ds, target, output)
+    if input_key is not None:
+        feed_dict(model, input_key)
+    n_out = check_model(model, ds, target, output, input_key)
     if output is not None:
         select_output(model, output)
     train = {"loss": "binary_cross_entropy"} if ds.n_classes == 2 and n_out == 1 else {}
@@ -166,19 +179,35 @@ def _arguments(fn, ds: Dataset) -> dict:
     return {k: v for k, v in offer.items() if k in params}
 
 
-def check_model(model: nn.Module, ds: Dataset, what: str, output=None) -> int:
-    """Run two samples through the model: a one-line error if it cannot take the data, or if it
-    returns several outputs and ``output`` does not pick the logits. Returns the output width."""
+def check_model(model: nn.Module, ds: Dataset, what: str, output=None, input_key=None) -> int:
+    """Run two samples through the model: a one-line error if it cannot take the data (naming
+    ``--input`` when it reads its input as a dict), or if it returns several outputs and
+    ``output`` does not pick the logits. Returns the output width."""
     x = ds.train.x[:2]
     was = model.training
     model.eval()
+    caught: list = []
     try:
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             out = model(x)
+        _reissue(caught)
     except Exception as e:  # the user's model: any failure is a mismatch to report in one line
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ConfigError(f"{what}: the model fails on a batch of shape {tuple(x.shape)} from "
-                          f"{ds.name}: {msg}") from None
+        batch = f"a batch of shape {tuple(x.shape)}"
+        if input_key is not None:
+            if isinstance(e, KeyError):
+                raise ConfigError(f"{what}: the model reads key {msg} of its input dict, but --input {input_key} "
+                                  f"feeds one tensor, as {{{input_key!r}: x}}: a {ds.name} row has one input") from None
+            raise ConfigError(f"{what}: the model fails on {{{input_key!r}: {batch}}} from {ds.name}: {msg} "
+                              f"(drop --input if it takes a tensor)") from None
+        keys = _dict_keys_read(model, x)
+        if keys:  # (the warning torch gave on x["key"], a "non-tuple sequence for indexing", is noise then)
+            raise ConfigError(f"{what}: the model reads its input as a dict (key {keys[0]!r}); say which key "
+                              f"holds the inputs with --input KEY (e.g. --input {keys[0]}): trainlab feeds "
+                              f"{{KEY: {batch}}}") from None
+        _reissue(caught)
+        raise ConfigError(f"{what}: the model fails on {batch} from {ds.name}: {msg}") from None
     finally:
         model.train(was)
     if isinstance(out, (tuple, list, dict)):
@@ -220,6 +249,52 @@ def pick_output(out, key, what: str = "TARGET"):
     return out[k]
 
 
+def _reissue(caught: list) -> None:
+    for w in caught:
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
+class _ReadDict(Exception):
+    pass
+
+
+class _KeyProbe(dict):
+    """An empty dict that records the first key read from it, and stops the forward there."""
+
+    def __init__(self):
+        super().__init__()
+        self.read = []
+
+    def __getitem__(self, key):
+        self.read.append(key)
+        raise _ReadDict(key)
+
+    def get(self, key, default=None):
+        return self[key]
+
+
+def _dict_keys_read(model: nn.Module, x: torch.Tensor) -> list:
+    """The key a model reads first when handed a dict instead of ``x`` (``[]``: it does not read one)."""
+    probe = _KeyProbe()
+    try:
+        with torch.no_grad():
+            model(probe)
+    except Exception:  # noqa: BLE001 - _ReadDict, or whatever the model does with a dict
+        pass
+    return [k for k in probe.read if isinstance(k, str)]
+
+
+def feed_dict(model: nn.Module, key: str) -> nn.Module:
+    """Make ``model``, whose forward takes a dict, take the data set's tensor ``x`` as
+    ``{key: x}`` (in place, as ``select_output``: names and weights unchanged)."""
+    base = type(model)
+
+    def forward(self, x, *args, **kwargs):
+        return base.forward(self, {key: x}, *args, **kwargs)
+
+    return _replace_forward(model, forward)
+
+
 def select_output(model: nn.Module, key) -> nn.Module:
     """Make ``model`` return only its output ``key`` (in place; names and weights unchanged, so
     the probes' layer names stay the user's). Its class becomes a subclass whose forward picks."""
@@ -228,6 +303,12 @@ def select_output(model: nn.Module, key) -> nn.Module:
     def forward(self, *args, **kwargs):
         return pick_output(base.forward(self, *args, **kwargs), key)
 
+    return _replace_forward(model, forward)
+
+
+def _replace_forward(model: nn.Module, forward) -> nn.Module:
+    """Give ``model`` a subclass of its class whose forward is ``forward`` (same name and module)."""
+    base = type(model)
     model.__class__ = type(base.__name__, (base,), {"forward": forward, "__module__": base.__module__,
                                                      "__qualname__": base.__qualname__})
     return model

@@ -17,8 +17,9 @@ import math
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
-from trainlab.report.plotting import figure, save
+from trainlab.report.plotting import figure, plain_log_ticks, save
 
 REGIME_COLORS = {"too_low": "#9ecae1", "good": "#a1d99b", "too_high": "#fc9272", "flat": "#d9d9d9"}
 MAX_PANELS = 12
@@ -61,7 +62,7 @@ def activation_histograms(d: dict, path: str | Path, shared_scale: bool = False)
                 ax.text(0.5, 0.5, "no data / non-finite", ha="center", va="center", transform=ax.transAxes, fontsize=7)
             else:
                 edges = np.linspace(lo, hi if hi > lo else lo + 1e-12, len(counts) + 1)
-                ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color="#3182bd")
+                ax.stairs(counts, edges, fill=True, color="#3182bd")  # one artist, not a bar per bin
                 if span is not None:
                     ax.set_xlim(*span)
                     if (hi - lo) < (span[1] - span[0]) / 100:  # narrower than a pixel or two: mark it
@@ -71,10 +72,25 @@ def activation_histograms(d: dict, path: str | Path, shared_scale: bool = False)
             ax.text(0.97, 0.95, f"std {_num(a.get('std')):.2g}", ha="right", va="top", transform=ax.transAxes,
                     fontsize=7, fontweight="bold", bbox={"facecolor": "white", "alpha": 0.8, "lw": 0, "pad": 1})
             ax.tick_params(labelsize=6)
+            ax.xaxis.set_major_locator(MaxNLocator(4))  # labels that do not run into each other
             ax.set_yticks([])
     scale = "all panels on one x-range" if shared_scale else "each panel spans its own min..max"
     fig.suptitle(f"activations layer by layer ({scale})", fontsize=9)
-    return save(fig, path)
+    _place(fig, top=0.62, title=0.55, left=0.15, right=0.1, bottom=0.25, between=0.25)
+    return save(fig, path, tight=False)
+
+
+def _place(fig, top: float, title: float, left: float, right: float, bottom: float, between: float = 0.0) -> None:
+    """Fixed margins, in inches, for a figure whose text sizes are known (fixed font sizes):
+    ``top`` above the first row (the figure title), ``title`` above each later row (the panel
+    titles), ``between`` between columns. Drawing once, not twice as tight_layout does."""
+    w, h = fig.get_size_inches()
+    rows = max(1, len(fig.axes) and fig.axes[0].get_subplotspec().get_gridspec().nrows)
+    cols = max(1, fig.axes[0].get_subplotspec().get_gridspec().ncols) if fig.axes else 1
+    panel_h = (h - top - bottom - title * (rows - 1)) / rows
+    panel_w = (w - left - right - between * (cols - 1)) / cols
+    fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h,
+                        hspace=title / panel_h, wspace=between / panel_w)
 
 
 def _shared_range(recs: list[dict], keys: list[str]) -> tuple[float, float] | None:
@@ -102,10 +118,12 @@ def _per_layer(d: dict, path: str | Path, field: str, ylabel: str, title: str, r
     if ref is not None:
         ax.axhline(ref, color="k", ls="--", lw=0.8, label=f"{ref:g} (CS231n: healthy)")
     ax.set_yscale("log")
+    plain_log_ticks(ax, "y")
     ax.set(xlabel="step", ylabel=ylabel, title=title)
     if len(names) <= 14:
         ax.legend(fontsize=6, ncol=2)
-    return save(fig, path)
+    _place(fig, top=0.3, title=0, left=0.85, right=0.15, bottom=0.5)
+    return save(fig, path, tight=False)
 
 
 def _colors(n: int) -> list:
@@ -139,10 +157,12 @@ def lr_finder(lf: dict, path: str | Path, lr: float | None = None) -> Path:
         top = max(lf["smoothed"][0] * 1.5, min(lf["smoothed"]) * 2)
         ax.set_ylim(min(lf["losses"] + lf["smoothed"]) * 0.9, top)
     ax.set_xscale("log")
+    plain_log_ticks(ax, "x")
     ax.set(xlabel="learning rate", ylabel="training loss",
            title=f"LR range test ({lf.get('optimizer')}, stopped: {lf.get('stopped')})")
     ax.legend(fontsize=6)
-    return save(fig, path)
+    _place(fig, top=0.3, title=0, left=0.6, right=0.15, bottom=0.5)
+    return save(fig, path, tight=False)
 
 
 def draw_all(d: dict, out: str | Path, shared_scale: bool = False) -> dict[str, Path]:
