@@ -48,3 +48,15 @@ def plain_log_ticks(ax, axis: str = "y") -> None:
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_formatter(Plain())
     target.set_minor_formatter(Plain(labelOnlyBase=False))
+
+
+def label(ax, xlabel: str, ylabel: str, title: str, title_size: float | None = 9, legend: float | None = 7) -> None:
+    """An axes' labels, title and (when ``legend`` is a font size) legend, as every lab figure sets them."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title_size:
+        ax.set_title(title, fontsize=title_size)
+    else:
+        ax.set_title(title)
+    if legend:
+        ax.legend(fontsize=legend)
