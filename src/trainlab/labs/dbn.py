@@ -12,7 +12,9 @@
 
 Every net of one depth is fine-tuned with the same Trainer settings (SGD, momentum 0.9, same
 learning rate, batch and epochs); only the starting weights differ. The setup (sizes, rates,
-epochs) was designed on seeds 100-104; the default seeds (from 1000) were never used while designing.
+epochs) was designed on seeds 100-104. The standard size's seed count (10, was 3) was set after a
+12-seed look at depth 1 on seeds 200-211, where 3-seed blocks flipped the variance verdict; the
+default seeds (from 1000) were never used while designing.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from trainlab.labs.dbn_runs import SMALL_INIT, binarize, finetune, pretrain_stac
 from trainlab.labs.registry import register
 
 Z = 2.0  # noise margin: about a 95% two-sided band
-DESIGN_SEEDS = range(100, 105)  # the seeds the setup below was designed on; never the default ones
+DESIGN_SEEDS = [*range(100, 105), *range(200, 212)]  # the seeds the setup was designed on; never the default ones
 PLANS = {
     "quick": {"n_train": None, "width": 32, "depths": (1, 3), "rescue_depth": 3, "pre_epochs": 3, "pre_lr": 0.05,
               "pre_batch": 10, "ft_epochs": 10, "ft_lr": 0.1, "relu_lr": 0.03, "ft_batch": 32, "rbm_epochs": 3, "rbm_rows": 1000, "exact_hidden": 10,
@@ -53,9 +55,9 @@ class DbnLab(Lab):
     name = "dbn"
     title = "Deep belief nets: RBM pre-training rescues deep sigmoid nets; ReLU + He does it without"
     data = ("mnist", "digits", "fashion_mnist")
-    seeds = {"quick": 2, "standard": 3, "full": 10}
+    seeds = {"quick": 2, "standard": 10, "full": 10}
 
-    def design_seeds(self) -> range:
+    def design_seeds(self) -> list[int]:
         return DESIGN_SEEDS
     lecture = (
         Quote("모두를 위한 딥러닝 Lecture 10", "RBM을 사용해서 초기화시킴", "initialize (the weights) using RBMs."),
@@ -95,7 +97,7 @@ class DbnLab(Lab):
                               "layer, momentum 0.5 -> 0.9, weight cost 1e-4, Hinton's init",
                   finetuning=f"SGD momentum 0.9, lr {plan['ft_lr']} (ReLU + He: {plan['relu_lr']}), batch "
                              f"{plan['ft_batch']}, {plan['ft_epochs']} epochs",
-                  design_seeds="100-104 (the reported seeds were not used while designing)")
+                  design_seeds="100-104 and 200-211 (the reported seeds were not used while designing)")
         if ctx.data != "mnist":
             ctx.note(f"data: {ctx.data}, not MNIST (quick size runs on the 8x8 digits; standard and full use MNIST "
                      "when it is on disk: `trainlab data fetch mnist`); the published numbers are MNIST's.")
