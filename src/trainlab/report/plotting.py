@@ -50,7 +50,7 @@ def plain_log_ticks(ax, axis: str = "y") -> None:
     target.set_minor_formatter(Plain(labelOnlyBase=False))
 
 
-def label(ax, xlabel: str, ylabel: str, title: str, title_size: float | None = 9, legend: float | None = 7) -> None:
+def set_labels(ax, xlabel: str, ylabel: str, title: str, title_size: float | None = 9, legend: float | None = 7) -> None:
     """An axes' labels, title and (when ``legend`` is a font size) legend, as every lab figure sets them."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from trainlab.report.lab_figures import register
-from trainlab.report.plotting import figure, label, plt, save
+from trainlab.report.plotting import figure, set_labels, plt, save
 
 
 def _num(values) -> np.ndarray:
@@ -40,7 +40,7 @@ def _loss_figure(sw: dict, out: Path) -> tuple[str, str]:
         ax.plot(steps, y, color=c, lw=1.3, label=f"lr {lr:g}")
     ax.axhline(math.log(10), color="0.4", ls=":", lw=1)
     ax.set_yscale("log")
-    label(ax, "step", "training loss (mean over seeds)", "Loss per learning rate (dotted: ln 10)", title_size=None, legend=None)
+    set_labels(ax, "step", "training loss (mean over seeds)", "Loss per learning rate (dotted: ln 10)", title_size=None, legend=None)
     ax.legend(fontsize=6, ncol=2)
     final = [np.nanmean(_num(v)) for v in sw["final_loss"]]
     ax2.plot(lrs, final, "o-", color="C0")
@@ -50,7 +50,7 @@ def _loss_figure(sw: dict, out: Path) -> tuple[str, str]:
     ax2.axhline(sw["trains_below"], color="0.4", ls="--", lw=1, label="trains below ln(10)/2")
     ax2.set_xscale("log")
     ax2.set_yscale("log")
-    label(ax2, "learning rate", "final training loss", "Final loss against the learning rate", title_size=None)
+    set_labels(ax2, "learning rate", "final training loss", "Final loss against the learning rate", title_size=None)
     name = save(fig, out / "babysitting-lr.png").name
     return name, ("Training loss of the two-layer net for each learning rate: 1e-6 stays at ln 10, 1e6 explodes "
                   "after one step, a middle band trains (shaded), to the right of the lecture's CIFAR-10 range.")
@@ -72,7 +72,7 @@ def _ratio_figure(r: dict, out: Path) -> tuple[str, str]:
         ax.axvline(float(r["lr_at_target"]), color="C2", lw=0.8)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    label(ax, "learning rate", "median ||dW|| / ||W|| per step", f"Update/weight ratio against the rate (W1 slope {float(r['slope']):.2f})", title_size=None)
+    set_labels(ax, "learning rate", "median ||dW|| / ||W|| per step", f"Update/weight ratio against the rate (W1 slope {float(r['slope']):.2f})", title_size=None)
     name = save(fig, out / "babysitting-ratio.png").name
     return name, ("Median update/weight ratio over a run against the learning rate (log-log): it grows about "
                   "linearly with the rate; the vertical line marks where W1's ratio is 1e-3.")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from trainlab.report.lab_figures import register
-from trainlab.report.plotting import figure, label, save
+from trainlab.report.plotting import figure, set_labels, save
 from trainlab.report.pretrain_figures import draw_filters, draw_monitor, draw_samples
 
 
@@ -38,8 +38,8 @@ def _likelihood(rbm: dict, data: str, out: Path) -> tuple[str, str]:
             ll.plot(xs, r["ll"], style, ms=3, color="C0" if "exact" in name else "C1", label=name if i == 0 else None)
             recon.plot(range(1, len(r["recon"]) + 1), r["recon"], style, ms=3,
                        color="C0" if "exact" in name else "C1", label=name if i == 0 else None)
-    label(ll, "epoch (0: Hinton's init)", "held-out mean log p(v) (nats)", f"RBM log-likelihood on binarized {data}")
-    label(recon, "epoch", "reconstruction error", "Reconstruction error")
+    set_labels(ll, "epoch (0: Hinton's init)", "held-out mean log p(v) (nats)", f"RBM log-likelihood on binarized {data}")
+    set_labels(recon, "epoch", "reconstruction error", "Reconstruction error")
     name = save(fig, out / "dbn-likelihood.png").name
     return name, ("Held-out log-likelihood (exact for the small RBM, AIS for the wider one) and reconstruction "
                   "error per epoch, one line per seed.")
@@ -55,7 +55,7 @@ def _depths(depths: dict, out: Path) -> tuple[str, str]:
         for d, e in zip(ds, errs):
             ax.plot([d] * len(e), e, ".", color=color, alpha=0.6)
     ax.set_xticks(ds)
-    label(ax, "hidden layers (sigmoid)", "test error", "Erhan et al. 2010: pre-training's advantage by depth")
+    set_labels(ax, "hidden layers (sigmoid)", "test error", "Erhan et al. 2010: pre-training's advantage by depth")
     name = save(fig, out / "dbn-depths.png").name
     return name, ("Test error of the same sigmoid MLPs fine-tuned identically from a DBN or from random init, by "
                   "depth (line: mean over seeds; dots: each seed).")

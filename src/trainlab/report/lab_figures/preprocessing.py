@@ -10,7 +10,7 @@ import numpy as np
 
 from trainlab.report.data_figures import preprocess_figure
 from trainlab.report.lab_figures import register
-from trainlab.report.plotting import figure, label, save
+from trainlab.report.plotting import figure, set_labels, save
 
 
 @register("preprocessing")
@@ -39,10 +39,10 @@ def _speed_figure(sp: dict, out: Path) -> tuple[str, str]:
         curve = np.array([float(v) for v in r["curve"]])
         ax2.plot(steps, np.where(np.isfinite(curve), curve, np.nan), color=f"C{i}", label=f"{label} (lr {r['lr']:g})")
     ax.set_xscale("log")
-    label(ax, "learning rate", f"steps to training loss {sp['threshold']}", "Speed by learning rate (gaps: some seed never got there)")
+    set_labels(ax, "learning rate", f"steps to training loss {sp['threshold']}", "Speed by learning rate (gaps: some seed never got there)")
     ax2.axhline(sp["threshold"], color="0.4", ls="--", lw=1)
     ax2.set_yscale("log")
-    label(ax2, "step", "training loss (mean over seeds)", "Each preprocessing at its best learning rate")
+    set_labels(ax2, "step", "training loss (mean over seeds)", "Each preprocessing at its best learning rate")
     name = save(fig, out / "preprocessing-speed.png").name
     return name, ("Steps the same 64-50-10 ReLU net needs to reach the loss threshold, by learning rate and at each "
                   "preprocessing's best rate: centred, standardized and whitened inputs train faster than raw pixels.")
