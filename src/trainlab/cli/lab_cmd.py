@@ -36,7 +36,7 @@ def add_size_arguments(p) -> None:
     g.add_argument("--quick", action="store_const", const="quick", dest="size",
                    help="the quick size: seconds per lab (what the tests run)")
     g.add_argument("--size", choices=SIZES,
-                   help="quick | standard (default; the whole report in about 5 min on 2 cores) | full (the real experiments)")
+                   help="quick | standard (default; the whole report in about 10 min on 2 cores) | full (the real experiments)")
     p.set_defaults(size="standard")  # one default for both options (they share ``size``)
 
 
