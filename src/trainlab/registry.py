@@ -45,7 +45,7 @@ class Registry:
         return name in self._items or name in self._provided_by
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
+        return iter(self.names())
 
     def lookup(self, name: str) -> Any:
         """The registered object for ``name``; unknown names raise a one-line ConfigError."""

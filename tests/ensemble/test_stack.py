@@ -5,7 +5,6 @@ import pytest
 import torch
 from torch import nn
 
-import trainlab.pretrain  # noqa: F401  (registers the dbn initializer: examples/dbn_digits.yaml uses it)
 from trainlab import data
 from trainlab.ensemble import NotStackable, StackedModel, build_members, stackable
 from trainlab.errors import ConfigError

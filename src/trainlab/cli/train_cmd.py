@@ -30,7 +30,6 @@ def run(args) -> int:
     import trainlab.diagnose  # noqa: F401  (registers the TensorBoard callback train.tensorboard switches on)
     from trainlab.report.run_figures import draw_run
     from trainlab.train import apply_overrides, load_file, resolve, resume, train
-    import trainlab.pretrain  # noqa: F401 (registers the dbn initializer)
 
     progress = False if args.no_progress else None
     if args.resume:

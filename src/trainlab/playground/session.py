@@ -14,7 +14,6 @@ import time
 
 import torch
 
-import trainlab.pretrain  # noqa: F401  (registers the dbn initializer the page's rbm init uses)
 from trainlab.data import batching
 from trainlab.diagnose import Probes
 from trainlab.errors import ConfigError
