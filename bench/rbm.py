@@ -9,8 +9,15 @@ Like with like: both sides run float32 (scikit-learn keeps float32 input float32
 monitor (reconstruction error and pseudo-likelihood of 1,000 training rows), scikit-learn's
 (verbose=0) computes none. Neither side has momentum or weight cost.
 
-Prints JSON: per batch size, each side's seconds and test pseudo-likelihood, and the time ratio
-(scikit-learn seconds / trainlab seconds). Target: ratio >= 3 at equal or better pseudo-likelihood.
+A third side, ``trainlab_bf16``, is trainlab's RBM with ``compute_dtype="bfloat16"``: its three
+GEMMs a step run in bfloat16 (float32 master weights, biases, sigmoids and updates; 16-bit
+uniforms for the binary samples). It is NOT the same precision as scikit-learn's float32, so
+its ratio is printed beside the like-for-like float32 one (``time_ratio``), never in its place;
+its quality criterion is the same test pseudo-likelihood, which must be equal or better.
+
+Prints JSON: per batch size, each side's seconds and test pseudo-likelihood, and the time ratios
+(scikit-learn seconds / trainlab seconds: ``time_ratio`` float32, ``time_ratio_bf16``).
+Target: ratio >= 3 at equal or better pseudo-likelihood.
 Usage: python bench/rbm.py [--quick] [--epochs N] [--n-train N] [--batches 10,100] [--repeats 2] [--profile]
 """
 
@@ -45,9 +52,16 @@ def sklearn_rbm(batch: int, epochs: int, seed: int) -> BernoulliRBM:
     return BernoulliRBM(n_components=256, learning_rate=0.1, batch_size=batch, n_iter=epochs, random_state=seed)
 
 
-def trainlab_rbm(batch: int, epochs: int, seed: int) -> RBM:
+def trainlab_rbm(batch: int, epochs: int, seed: int, compute_dtype: str | None = None) -> RBM:
     return RBM(256, lr=0.1, batch_size=batch, epochs=epochs, persistent=True, k=1, momentum=0.0,
-               final_momentum=0.0, weight_decay=0.0, random_state=seed)
+               final_momentum=0.0, weight_decay=0.0, compute_dtype=compute_dtype, random_state=seed)
+
+
+def trainlab_bf16_rbm(batch: int, epochs: int, seed: int) -> RBM:
+    return trainlab_rbm(batch, epochs, seed, compute_dtype="bfloat16")
+
+
+SIDES = {"sklearn": sklearn_rbm, "trainlab": trainlab_rbm, "trainlab_bf16": trainlab_bf16_rbm}
 
 
 def run(make, x, test, batch: int, epochs: int, seed: int) -> dict:
@@ -56,21 +70,29 @@ def run(make, x, test, batch: int, epochs: int, seed: int) -> dict:
     rbm.fit(x)
     seconds = time.perf_counter() - t0
     return {"seconds": round(seconds, 3), "test_pseudo_likelihood": round(mean_pl(rbm.score_samples, test), 3),
-            "dtype": str(rbm.components_.dtype).replace("torch.", "")}
+            "dtype": str(rbm.components_.dtype).replace("torch.", ""),
+            "compute_dtype": getattr(rbm, "compute_dtype", None) or "float32"}
 
 
 def summary(runs: list[dict]) -> dict:
     """Mean seconds and pseudo-likelihood over the runs of one side (each run listed when several)."""
     out = {k: round(float(np.mean([r[k] for r in runs])), 3) for k in ("seconds", "test_pseudo_likelihood")}
-    out["dtype"] = runs[0]["dtype"]
+    out["dtype"], out["compute_dtype"] = runs[0]["dtype"], runs[0]["compute_dtype"]
     if len(runs) > 1:
         out["runs"] = [[r["seconds"], r["test_pseudo_likelihood"]] for r in runs]
     return out
 
 
 def profile(make, x, batch: int, seed: int, top: int = 8) -> list:
-    """Where one epoch's time goes: the ``top`` functions by own time, [name, seconds, calls]."""
+    """Where one epoch's time goes: the ``top`` functions by own time, [name, seconds, calls]:
+    torch ops (torch.profiler, self CPU time; it inflates the small ops) for trainlab, Python
+    functions (cProfile) for scikit-learn."""
     rbm = make(batch, 1, seed)
+    if isinstance(rbm, RBM):
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as tprof:
+            rbm.fit(x)
+        events = sorted(tprof.key_averages(), key=lambda e: -e.self_cpu_time_total)[:top]
+        return [[e.key, round(e.self_cpu_time_total / 1e6, 3), e.count] for e in events]
     prof = cProfile.Profile()
     prof.runcall(rbm.fit, x)
     stats = pstats.Stats(prof).stats  # {(file, line, name): (calls, primitive calls, own time, cumulative, callers)}
@@ -102,19 +124,18 @@ def main() -> None:
            "cd": "persistent, 1 Gibbs step", "threads": torch.get_num_threads(), "torch": torch.__version__,
            "blas_pools": sorted({f"{p['internal_api']} {p['num_threads']} thread(s)" for p in threadpool_info()}),
            "load_average_start": os.getloadavg(), "results": {}}
+    inputs = {"sklearn": x, "trainlab": xt, "trainlab_bf16": xt}
     for batch in [int(b) for b in args.batches.split(",")]:
-        sides = {"sklearn": (sklearn_rbm, x), "trainlab": (trainlab_rbm, xt)}
-        runs: dict[str, list[dict]] = {"sklearn": [], "trainlab": []}
+        runs: dict[str, list[dict]] = {name: [] for name in SIDES}
         for r in range(args.repeats):
-            for name in (("sklearn", "trainlab") if r % 2 == 0 else ("trainlab", "sklearn")):
-                make, data_ = sides[name]
-                runs[name].append(run(make, data_, test, batch, epochs, args.seed + r))  # both sides: seed + r
-        sk, tl = (summary(runs[n]) for n in ("sklearn", "trainlab"))
-        row = out["results"][f"batch_{batch}"] = {"sklearn": sk, "trainlab": tl,
-                                                  "time_ratio": round(sk["seconds"] / tl["seconds"], 2)}
+            for name in (list(SIDES) if r % 2 == 0 else list(SIDES)[::-1]):  # ABC CBA ...
+                runs[name].append(run(SIDES[name], inputs[name], test, batch, epochs, args.seed + r))  # all: seed + r
+        row = out["results"][f"batch_{batch}"] = {name: summary(runs[name]) for name in SIDES}
+        sk = row["sklearn"]["seconds"]
+        row["time_ratio"] = round(sk / row["trainlab"]["seconds"], 2)  # like with like: float32 both
+        row["time_ratio_bf16"] = round(sk / row["trainlab_bf16"]["seconds"], 2)  # bfloat16 GEMMs vs float32
         if args.profile:
-            row["profile_one_epoch"] = {"sklearn": profile(sklearn_rbm, x, batch, args.seed),
-                                        "trainlab": profile(trainlab_rbm, xt, batch, args.seed)}
+            row["profile_one_epoch"] = {name: profile(SIDES[name], inputs[name], batch, args.seed) for name in SIDES}
     out["load_average_end"] = os.getloadavg()
     print(json.dumps(out, indent=2))
 

@@ -45,12 +45,22 @@ def test_pretrain_writes_stack_metrics_and_figures(tmp_path, capsys):
     ("model.mlp.init=he_normal", "error: pretrain: the spec's model has no dbn initializer"),
     ("model.mlp.activation=relu", "error: initializer 'dbn': hidden layer 0 must be a dense layer followed by sigmoid"),
     ("data.preprocess=standardize", "error: DBN: bernoulli visible units need inputs in [0, 1], but the data ranges over"),
+    ("model.mlp.init={dbn: {compute_dtype: float8}}",
+     "error: initializer 'dbn': unknown compute_dtype 'float8'; valid: null (the data's dtype), bfloat16, float16"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, override, match):
     assert main(["pretrain", str(write(tmp_path)), "--out", str(tmp_path / "run"), "--set", override]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(match), lines
     assert not (tmp_path / "run").exists() or not (tmp_path / "run" / "stack.pt").exists()
+
+
+def test_pretrain_in_bfloat16_keeps_float32_weights(tmp_path):
+    override = "model.mlp.init={dbn: {epochs: 1, persistent: true, compute_dtype: bfloat16}}"
+    assert main(["pretrain", str(write(tmp_path)), "--out", str(tmp_path / "run"), "--no-figures", "--set", override]) == 0
+    stack = torch.load(tmp_path / "run" / "stack.pt", weights_only=True)
+    assert [r["params"]["compute_dtype"] for r in stack["rbms"]] == ["bfloat16", "bfloat16"]
+    assert all(w.dtype == torch.float32 for r in stack["rbms"] for w in r["weights"])
 
 
 def test_train_with_a_nan_rate_is_one_line_exit_2(tmp_path, capsys):

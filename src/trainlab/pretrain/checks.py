@@ -11,6 +11,7 @@ import torch
 
 from trainlab.errors import ConfigError
 from trainlab.pretrain.energy import VISIBLES
+from trainlab.pretrain.precision import COMPUTE_DTYPES
 
 
 def _int(where: str, name: str, value: Any, low: int) -> None:
@@ -44,6 +45,10 @@ def check_params(p: dict, where: str) -> None:
     _real(where, "sparsity_cost", p.get("sparsity_cost", 0.1), 0.0)
     if p.get("sparsity_target") is not None:
         _real(where, "sparsity_target", p["sparsity_target"], 0.0, 1.0, open_low=True)
+    dtype = p.get("compute_dtype")
+    if dtype is not None and (not isinstance(dtype, str) or dtype not in COMPUTE_DTYPES):
+        raise ConfigError(f"{where}: unknown compute_dtype {dtype!r}; valid: null (the data's dtype), "
+                          f"{', '.join(COMPUTE_DTYPES)}")
     if not isinstance(p.get("persistent", False), bool):
         raise ConfigError(f"{where}: persistent must be true or false, got {p['persistent']!r}")
 

@@ -21,20 +21,20 @@ from trainlab.pretrain.checks import as_data, check_params
 from trainlab.pretrain.rbm import RBM
 
 RBM_PARAMS = ("visible", "k", "persistent", "lr", "momentum", "final_momentum", "momentum_epochs", "weight_decay",
-              "batch_size", "epochs", "sparsity_target", "sparsity_cost", "device")
+              "batch_size", "epochs", "sparsity_target", "sparsity_cost", "compute_dtype", "device")
 
 
 class DBN:
     def __init__(self, hidden: Any = (500, 500, 2000), visible: str = "bernoulli", k: int = 1,
                  persistent: bool = False, lr: float = 0.1, momentum: float = 0.5, final_momentum: float = 0.9,
                  momentum_epochs: int = 5, weight_decay: float = 1e-4, batch_size: int = 10, epochs: int = 10,
-                 sparsity_target: float | None = None, sparsity_cost: float = 0.1, device: str = "cpu",
-                 random_state: int | None = None):
+                 sparsity_target: float | None = None, sparsity_cost: float = 0.1, compute_dtype: str | None = None,
+                 device: str = "cpu", random_state: int | None = None):
         self.hidden, self.visible, self.k, self.persistent, self.lr = hidden, visible, k, persistent, lr
         self.momentum, self.final_momentum, self.momentum_epochs = momentum, final_momentum, momentum_epochs
         self.weight_decay, self.batch_size, self.epochs = weight_decay, batch_size, epochs
         self.sparsity_target, self.sparsity_cost = sparsity_target, sparsity_cost
-        self.device, self.random_state = device, random_state
+        self.compute_dtype, self.device, self.random_state = compute_dtype, device, random_state
 
     def get_params(self, deep: bool = True) -> dict:
         return {"hidden": list(self.hidden), **{n: getattr(self, n) for n in RBM_PARAMS},

@@ -22,18 +22,18 @@ VISIBLES = ("bernoulli", "gaussian")
 EXACT_MAX_HIDDEN = 20  # 2**20 hidden states: about a second on a CPU for a few hundred visibles
 
 
-def hidden_input(v: torch.Tensor, W: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-    """c + v W^T: (N, H)."""
-    return torch.addmm(c, v, W.t())
+def hidden_input(v: torch.Tensor, W: torch.Tensor, c: torch.Tensor, affine=torch.addmm) -> torch.Tensor:
+    """c + v W^T: (N, H). ``affine``: torch.addmm, or a mixed-precision one (precision.Mixed.affine)."""
+    return affine(c, v, W.t())
 
 
 def visible_mean(h: torch.Tensor, W: torch.Tensor, b: torch.Tensor, visible: str,
-                 out: torch.Tensor | None = None) -> torch.Tensor:
+                 out: torch.Tensor | None = None, affine=torch.addmm) -> torch.Tensor:
     """E[v | h]: sigmoid(b + h W) for bernoulli, b + h W for gaussian. (N, D); ``out``: written in place."""
     if out is None:
-        x = torch.addmm(b, h, W)
+        x = affine(b, h, W)
         return torch.sigmoid(x) if visible == "bernoulli" else x
-    torch.addmm(b, h, W, out=out)
+    affine(b, h, W, out=out)
     return out.sigmoid_() if visible == "bernoulli" else out
 
 

@@ -30,8 +30,8 @@ STACK_FILE = "stack.pt"  # a finished pre-training run's stack (DBN.state_dict),
 def dbn_init_(tensor: torch.Tensor, epochs: int = 10, k: int = 1, lr: float = 0.05, persistent: bool = False,
               batch_size: int = 10, momentum: float = 0.5, final_momentum: float = 0.9, momentum_epochs: int = 5,
               weight_decay: float = 1e-4, sparsity_target: float | None = None, sparsity_cost: float = 0.1,
-              visible: str = "bernoulli", seed: int | None = None, stack: str | None = None,
-              activation: Any = None, generator: torch.Generator | None = None) -> torch.Tensor:
+              visible: str = "bernoulli", compute_dtype: str | None = None, seed: int | None = None,
+              stack: str | None = None, activation: Any = None, generator: torch.Generator | None = None) -> torch.Tensor:
     """Per-tensor part of DBN pre-training (Hinton, Osindero & Teh 2006): W ~ N(0, 0.01^2),
     Hinton's RBM init; the data pass then replaces the hidden layers' weights by the trained RBMs'.
 
@@ -41,7 +41,7 @@ def dbn_init_(tensor: torch.Tensor, epochs: int = 10, k: int = 1, lr: float = 0.
     check_params({"k": k, "lr": lr, "persistent": persistent, "batch_size": batch_size, "epochs": epochs,
                   "momentum": momentum, "final_momentum": final_momentum, "momentum_epochs": momentum_epochs,
                   "weight_decay": weight_decay, "sparsity_target": sparsity_target, "sparsity_cost": sparsity_cost,
-                  "visible": visible}, "initializer 'dbn'")
+                  "visible": visible, "compute_dtype": compute_dtype}, "initializer 'dbn'")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ConfigError(f"initializer 'dbn': seed must be an integer or null, got {seed!r}")
     if stack is not None and not isinstance(stack, str):

@@ -5,7 +5,9 @@ W ~ N(0, 0.01^2), hidden biases 0, visible biases log(p / (1 - p)) from the trai
 CD-k with binary hidden samples driving the chain and probabilities for the statistics and the
 final reconstruction; momentum 0.5 for the first epochs then 0.9; weight cost on W only;
 optional sparsity target. ``persistent=True`` keeps the negative chain between updates
-(Tieleman 2008). scikit-learn's estimator discipline: ``__init__`` stores hyperparameters,
+(Tieleman 2008). ``compute_dtype="bfloat16"`` runs the step's three big GEMMs in bfloat16 with
+float32 master weights and statistics (mixed precision: see ``precision``); the default (None)
+computes in the data's dtype. scikit-learn's estimator discipline: ``__init__`` stores hyperparameters,
 ``fit`` returns self, learned state ends in ``_``.
 
     rbm = RBM(64, lr=0.05, epochs=20, random_state=0).fit(X, X_val=X_val)
@@ -24,6 +26,7 @@ import torch.nn.functional as F
 
 from trainlab.pretrain import energy
 from trainlab.pretrain.checks import as_data, check_params
+from trainlab.pretrain.precision import COMPUTE_DTYPES, Mixed, StepOps, full_ops
 
 MONITOR_ROWS = 1000  # rows of train and validation data the per-epoch monitor looks at
 
@@ -33,16 +36,16 @@ class RBM:
                  lr: float = 0.1, momentum: float = 0.5, final_momentum: float = 0.9, momentum_epochs: int = 5,
                  weight_decay: float = 1e-4, batch_size: int = 10, epochs: int = 10,
                  sparsity_target: float | None = None, sparsity_cost: float = 0.1,
-                 device: str = "cpu", random_state: int | None = None):
+                 compute_dtype: str | None = None, device: str = "cpu", random_state: int | None = None):
         self.n_hidden, self.visible, self.k, self.persistent = n_hidden, visible, k, persistent
         self.lr, self.momentum, self.final_momentum, self.momentum_epochs = lr, momentum, final_momentum, momentum_epochs
         self.weight_decay, self.batch_size, self.epochs = weight_decay, batch_size, epochs
         self.sparsity_target, self.sparsity_cost = sparsity_target, sparsity_cost
-        self.device, self.random_state = device, random_state
+        self.compute_dtype, self.device, self.random_state = compute_dtype, device, random_state
 
     def get_params(self, deep: bool = True) -> dict:
         names = ("n_hidden", "visible", "k", "persistent", "lr", "momentum", "final_momentum", "momentum_epochs",
-                 "weight_decay", "batch_size", "epochs", "sparsity_target", "sparsity_cost", "device", "random_state")
+                 "weight_decay", "batch_size", "epochs", "sparsity_target", "sparsity_cost", "compute_dtype", "device", "random_state")
         return {n: getattr(self, n) for n in names}
 
     def set_params(self, **params: Any) -> "RBM":
@@ -70,7 +73,8 @@ class RBM:
             order = torch.randperm(len(x), generator=self._perm_rng).to(x.device)
             with torch.no_grad():  # once per epoch, not per step
                 for start in range(0, len(x), self.batch_size):
-                    self._update(x[order[start:start + self.batch_size]])
+                    rows = order[start:start + self.batch_size]  # gathered straight into the step's buffer
+                    self._update(torch.index_select(x, 0, rows, out=self._work(len(rows))[0][:len(rows)]))
             self.epochs_done_ += 1
             record = {"epoch": self.epochs_done_, **self.monitor(x, val), "seconds": round(time.perf_counter() - t0, 4)}
             self.history_.append(record)
@@ -106,6 +110,7 @@ class RBM:
         self._velocity = [torch.zeros_like(t) for t in self._params()]
         self._chain = None  # persistent chain: hidden samples (batch, H)
         self._buffers = None  # work buffers of _step (see _work)
+        self._mixed = None  # low-precision twins of the GEMM operands (compute_dtype)
         self._q = None  # running mean hidden activation (sparsity target)
         self.epochs_done_, self.n_features_in_, self.history_ = 0, D, []
 
@@ -127,27 +132,38 @@ class RBM:
             self._buffers = (W.new_empty(2 * n, W.shape[1]), W.new_empty(2 * n, W.shape[0]), signs)
         return self._buffers
 
-    def _chain_visible(self, out: torch.Tensor) -> None:
-        """PCD: k Gibbs steps on from the persistent chain's hidden state; the visible sample v_k into ``out``."""
-        W, c, b, g, vis = *self._params(), self._rng, self.visible
-        h = self._chain
-        for step in range(self.k):
-            energy.sample_visible_(energy.visible_mean(h, W, b, vis, out=out), vis, g)
-            if step < self.k - 1:
-                h = energy.bernoulli(torch.sigmoid(energy.hidden_input(out, W, c)), g)
+    def _ops(self) -> StepOps:
+        """What this step computes with: W, torch.addmm and float32 uniforms in the data's dtype,
+        or with ``compute_dtype`` W's low-precision twin (cast once per step), mixed-precision
+        GEMMs and 16-bit uniforms (``precision.Mixed``)."""
+        if self.compute_dtype is None:
+            return full_ops(self.components_)
+        if getattr(self, "_mixed", None) is None or self._mixed.dtype != COMPUTE_DTYPES[self.compute_dtype]:
+            self._mixed = Mixed(COMPUTE_DTYPES[self.compute_dtype])
+        return self._mixed.ops(self.components_)
 
-    def _negative(self, h0: torch.Tensor, v: torch.Tensor, hp: torch.Tensor) -> None:
+    def _chain_visible(self, out: torch.Tensor, ops: StepOps) -> None:
+        """PCD: k Gibbs steps on from the persistent chain's hidden state; the visible sample v_k into ``out``."""
+        _, c, b = self._params()
+        W, g, vis, h = ops.W, self._rng, self.visible, self._chain
+        for step in range(self.k):
+            ops.sample_visible_(energy.visible_mean(h, W, b, vis, out=out, affine=ops.affine), vis, g)
+            if step < self.k - 1:
+                h = ops.bernoulli(torch.sigmoid(energy.hidden_input(out, W, c, ops.affine)), g)
+
+    def _negative(self, h0: torch.Tensor, v: torch.Tensor, hp: torch.Tensor, ops: StepOps) -> None:
         """The negative phase from the data: k Gibbs steps (CD-k; also PCD's first batch), writing
         v_k into ``v`` and P(h | v_k) into ``hp``. CD's last reconstruction is probabilities (Hinton 2010 3.2)."""
-        W, c, b, g, vis = *self._params(), self._rng, self.visible
-        h = energy.bernoulli(h0, g)
+        _, c, b = self._params()
+        W, g, vis = ops.W, self._rng, self.visible
+        h = ops.bernoulli(h0, g)
         for step in range(self.k):
-            energy.visible_mean(h, W, b, vis, out=v)
+            energy.visible_mean(h, W, b, vis, out=v, affine=ops.affine)
             if step < self.k - 1 or self.persistent:
-                energy.sample_visible_(v, vis, g)
-            torch.addmm(c, v, W.t(), out=hp).sigmoid_()
+                ops.sample_visible_(v, vis, g)
+            ops.affine(c, v, W.t(), out=hp).sigmoid_()
             if step < self.k - 1 or self.persistent:
-                h = energy.bernoulli(hp, g)
+                h = ops.bernoulli(hp, g)
         if self.persistent:
             self._chain = h
 
@@ -162,31 +178,45 @@ class RBM:
         W, c, b = self._params()
         n = len(v0)
         vs, hs, signs = self._work(n)
-        vs[:n].copy_(v0)
+        if v0.data_ptr() != vs.data_ptr():  # fit gathers the batch straight into vs[:n]
+            vs[:n].copy_(v0)
         h0, vk, hk = hs[:n], vs[n:], hs[n:]
+        ops = self._ops()  # W and torch.addmm, or their mixed-precision versions
+        mixed = self._mixed if self.compute_dtype is not None else None
+        vs_g = None  # [v0; vk] as the gradient GEMM takes it
         if self.persistent and self._chain is not None and len(self._chain) == n:
             # PCD: the chain does not depend on this batch, so P(h | v) of the data and of the
             # chain's sample come from one GEMM on [v0; vk]
-            self._chain_visible(out=vk)
-            torch.addmm(c, vs, W.t(), out=hs).sigmoid_()
-            self._chain = energy.bernoulli(hk, self._rng)
+            self._chain_visible(vk, ops)
+            vs_g = vs if mixed is None else mixed.cast("vs", vs)
+            ops.affine(c, vs_g, ops.W.t(), out=hs).sigmoid_()
+            self._chain = ops.bernoulli(hk, self._rng)
         else:
-            torch.addmm(c, vs[:n], W.t(), out=h0).sigmoid_()
-            self._negative(h0, vk, hk)
+            ops.affine(c, vs[:n], ops.W.t(), out=h0).sigmoid_()
+            self._negative(h0, vk, hk, ops)
         lr, wd = self.lr, self.weight_decay
         m = self.momentum if self.epochs_done_ < self.momentum_epochs else self.final_momentum
         vel_w, vel_c, vel_b = self._velocity
         # dW = <h v>_data - <h v>_model = [h0; -hk]^T [v0; vk] / n: the negative of
         # d/dW [mean F(v0) - mean F(vk)]. One GEMM that also applies momentum (beta = m).
         hk.neg_()
-        if self.momentum == 0 and self.final_momentum == 0 and self.sparsity_target is None:
+        fixed = self.momentum == 0 and self.final_momentum == 0 and self.sparsity_target is None
+        if mixed is None and fixed:
             # no momentum, ever: the velocity would only be multiplied by 0, so update the weights
             # in place (weight cost folded in: W <- (1 - lr wd) W + lr/n dW), three ops in all
             W.addmm_(hs.t(), vs, beta=1 - lr * wd, alpha=lr / n)
+        elif mixed is None:
+            vel_w.addmm_(hs.t(), vs, beta=m, alpha=lr / n)
+        else:  # the statistics in the low dtype, added into the float32 weights or velocity
+            dW = mixed.outer(hs, vs_g if vs_g is not None else mixed.cast("vs", vs))  # (H, D)
+            if fixed:
+                (W.mul_(1 - lr * wd) if wd else W).add_(dW, alpha=lr / n)
+            else:
+                vel_w.mul_(m).add_(dW, alpha=lr / n)
+        if fixed:
             c.add_(hs.sum(0), alpha=lr / n)
             b.addmv_(vs.t(), signs, alpha=lr / n)
             return v0, vk
-        vel_w.addmm_(hs.t(), vs, beta=m, alpha=lr / n)
         vel_c.mul_(m).add_(hs.sum(0), alpha=lr / n)
         vel_b.addmv_(vs.t(), signs, beta=m, alpha=lr / n)  # sum(v0) - sum(vk)
         if self.sparsity_target is not None:  # Hinton 2010 section 11: push the mean activation q to the target
@@ -321,7 +351,7 @@ class RBM:
         self._velocity = [t.to(dev).clone() for t in state["velocity"]]
         self._chain = None if state["chain"] is None else state["chain"].to(dev)
         self._q = None if state["q"] is None else state["q"].to(dev)
-        self._buffers = None
+        self._buffers, self._mixed = None, None
         self.epochs_done_, self.history_ = int(state["epochs_done"]), list(state["history"])
         self.n_features_in_ = self.components_.shape[1]
         self._rng = torch.Generator(dev)
