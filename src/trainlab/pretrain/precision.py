@@ -3,8 +3,8 @@ does it, but explicit. The three big GEMMs of a CD step -- E[v | h] (h W), P(h |
 the gradient statistics [h0; -hk]^T [v0; vk] -- take their operands in bfloat16 (or float16)
 and return their products in it (the GEMM accumulates in float32 inside; the product is then
 rounded once). Everything else stays in the data's dtype (float32): the master weights and
-biases, momentum buffers, the bias added to each product, sigmoids, the uniforms compared with
-them, the bias gradients and the update itself. W is cast once per step into a reused buffer.
+biases, momentum buffers, the bias added to each product, sigmoids and the probabilities the
+samples compare against, the bias gradients and the update itself. W is cast once per step into a reused buffer.
 Binary samples compare float32 probabilities with 16-bit uniforms, four from each 64-bit random
 draw: P(1) is within 2**-16 of p (the float32 path's 24-bit uniforms: 2**-24), far finer than
 the 2**-9 relative rounding of a bfloat16 product, and the random numbers cost a third as much.
@@ -13,10 +13,10 @@ the 2**-9 relative rounding of a bfloat16 product, and the random numbers cost a
     W_low = mixed.cast("W", W)                                   # (H, D) bfloat16
     mixed.affine(c, mixed.cast("v", v), W_low.t(), out=h)        # h = c + v W^T, float32
 
-On a CPU with bfloat16 units (AVX512-BF16, AMX) a bfloat16 GEMM runs at about twice float32's
-rate; on a GPU, at tensor-core rates. Precision: the products carry about 3 significant digits
-(8 bits), so the statistics agree with float32's to about 1e-2 relative, far inside the
-stochastic gradient's noise.
+On a CPU with AVX512-BF16 a bfloat16 GEMM runs at about twice float32's rate (measured here:
+194 vs 97 GFLOP/s, 100x784 @ 784x256, one thread); on a GPU, at tensor-core rates. Precision:
+the products carry 8 significant bits, so one step's update agrees with float64's to about 0.3%
+of its largest entry (float16: 0.03%), far inside the stochastic gradient's noise.
 """
 
 from __future__ import annotations
