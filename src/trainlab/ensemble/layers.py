@@ -67,25 +67,24 @@ FEW = 16  # outputs below this (and below the rows) take _FewOutputs
 class _FewOutputs(torch.autograd.Function):
     """``baddbmm(b, h, W)`` for a layer with few outputs (a 10-class head), each product computed
     transposed: MKL's batched GEMM is slow when the result has few columns (K = 64, 64 rows,
-    10 outputs: forward 0.39 -> 0.10 ms, weight gradient 0.42 -> 0.09 ms). The forward's result
-    is (K, out, B*) underneath, viewed (K, B*, out); the input gradient is computed in the plain
-    layout, so the activation's backward before it sees matching layouts (threshold_backward on
-    a transposed gradient against a plain input runs 30x slower)."""
+    10 outputs: forward 0.39 -> 0.10 ms, weight gradient 0.42 -> 0.09 ms). Returns the result
+    as (K, out, B*), which the layer views as (K, B*, out); the input gradient is computed in the
+    plain layout, so the activation's backward before it sees matching layouts (threshold_backward
+    on a transposed gradient against a plain input runs 30x slower)."""
 
     @staticmethod
     def forward(ctx, h, w, b):
         ctx.save_for_backward(h, w)
         ctx.has_bias = b is not None
         wt, ht = w.transpose(1, 2), h.transpose(1, 2)
-        out = torch.bmm(wt, ht) if b is None else torch.baddbmm(b.transpose(1, 2), wt, ht)
-        return out.transpose(1, 2)
+        return torch.bmm(wt, ht) if b is None else torch.baddbmm(b.transpose(1, 2), wt, ht)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, gt):  # gt: (K, out, B*)
         h, w = ctx.saved_tensors
-        dh = torch.bmm(g, w.transpose(1, 2)) if ctx.needs_input_grad[0] else None  # (K, B*, in)
-        dw = torch.bmm(g.transpose(1, 2), h).transpose(1, 2) if ctx.needs_input_grad[1] else None  # (K, in, out)
-        db = g.sum(1, keepdim=True) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        dh = torch.bmm(gt.transpose(1, 2), w.transpose(1, 2)) if ctx.needs_input_grad[0] else None  # (K, B*, in)
+        dw = torch.bmm(gt, h).transpose(1, 2) if ctx.needs_input_grad[1] else None  # (K, in, out)
+        db = gt.sum(2, keepdim=True).transpose(1, 2) if ctx.has_bias and ctx.needs_input_grad[2] else None
         return dh, dw, db
 
 
@@ -102,7 +101,7 @@ class StackedLinear(StackedLayer):
         lead = x.shape[1:-1]  # (B,) or (B, T) for sequences
         h = x if x.dim() == 3 else x.reshape(self.k, -1, x.shape[-1])  # (K, B*, in)
         if self.weight.shape[2] < min(FEW, h.shape[1]):  # a classifier head: see _FewOutputs
-            out = _FewOutputs.apply(h, self.weight, self.bias)
+            out = _FewOutputs.apply(h, self.weight, self.bias).transpose(1, 2)
         else:
             out = torch.bmm(h, self.weight) if self.bias is None else torch.baddbmm(self.bias, h, self.weight)
         return out if x.dim() == 3 else out.reshape(self.k, *lead, out.shape[-1])
