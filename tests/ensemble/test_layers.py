@@ -42,6 +42,8 @@ CASES = {
                                           nn.Softplus(), nn.Hardtanh(), nn.LeakyReLU(0.2), nn.SELU(),
                                           nn.Sigmoid(), nn.Identity()), (4,)),
     "maxout": (lambda: nn.Sequential(nn.Linear(4, 6), Maxout(2)), (4,)),
+    # 2 outputs < 5 rows: the transposed few-outputs product, then a ReLU in place on its view
+    "few_outputs_relu": (lambda: nn.Sequential(nn.Linear(4, 2), nn.ReLU(), nn.Linear(2, 3), nn.ReLU()), (4,)),
     "conv": (lambda: nn.Conv2d(2, 4, 3, padding="same"), (2, 6, 6)),
     "conv_strided": (lambda: nn.Conv2d(2, 4, 3, stride=2, padding=1), (2, 7, 7)),
     "conv_groups": (lambda: nn.Conv2d(4, 4, 3, padding=1, groups=2, bias=False), (4, 5, 5)),
@@ -121,6 +123,22 @@ def test_batchnorm_statistics_are_per_member():
         stack(x)
         rm = stack.body.running_mean
         assert rm[0].mean() == pytest.approx(0.1, abs=1e-2) and rm[1].mean() == pytest.approx(-0.2, abs=1e-2)
+
+
+def test_relu_after_a_stacked_linear_runs_in_place_and_members_stay_as_built():
+    mods = _members(lambda: nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Tanh(), nn.ReLU(), nn.Linear(3, 2)), 2)
+    stack = StackedModel(mods, input_shape=(4,))
+    assert [getattr(m, "inplace", None) for m in stack.body] == [None, True, None, False, None]
+    assert not any(m[1].inplace or m[3].inplace for m in mods)
+    assert not stack.member(0)[1].inplace  # a member given back is the module as built
+
+
+def test_linear_with_few_outputs_takes_the_transposed_product():
+    """Fewer outputs than min(16, rows): the product is computed as (K, out, B) and viewed."""
+    torch.manual_seed(0)
+    stack = StackedModel([nn.Linear(8, 3), nn.Linear(8, 3)], input_shape=(8,))
+    few, plain = stack(torch.randn(20, 8)), stack(torch.randn(2, 8))  # 3 < 16, 20 rows; 3 outputs, 2 rows
+    assert not few.is_contiguous() and few.transpose(1, 2).is_contiguous() and plain.is_contiguous()
 
 
 @settings(max_examples=25, deadline=None)
