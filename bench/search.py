@@ -20,9 +20,11 @@ Also: the per-trial cost of Optuna's JournalStorage (one file, fsync per write) 
 InMemoryStorage, on an objective that does no work (two suggestions, one user attribute).
 
 Prints JSON {"headline": {...}, "widths": [{"hidden", "stacked_trials_per_s",
-"plain_trials_per_s", "ratio", "best_stacked", "best_plain", "max_trial_diff", ...}],
-"journal_ms_per_trial", "memory_ms_per_trial", "load_average"}. Target: ratio >= 10 at the same
-best value within noise.
+"plain_trials_per_s", "ratio", "cpu_ratio", "best_stacked", "best_plain", "max_trial_diff", ...}],
+"journal_ms_per_trial", "memory_ms_per_trial", "load_average"}. ``cpu_ratio`` is the ratio of the
+process's CPU seconds (user + system; both threads' with --threads 2), steadier than the wall clock
+when other jobs share the cores. ``--threads`` gives both sides the same count. Target: ratio >= 10
+at the same best value within noise.
 Usage: python bench/search.py [--trials 64] [--epochs 3] [--repeats 5] [--widths 64,32,16] [--threads 1]
 """
 
