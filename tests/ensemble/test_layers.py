@@ -128,9 +128,13 @@ def test_batchnorm_statistics_are_per_member():
 def test_relu_after_a_stacked_linear_runs_in_place_and_members_stay_as_built():
     mods = _members(lambda: nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Tanh(), nn.ReLU(), nn.Linear(3, 2)), 2)
     stack = StackedModel(mods, input_shape=(4,))
-    assert [getattr(m, "inplace", None) for m in stack.body] == [None, True, None, False, None]
-    assert not any(m[1].inplace or m[3].inplace for m in mods)
-    assert not stack.member(0)[1].inplace  # a member given back is the module as built
+    assert [type(m).__name__ for m in stack.body] == ["StackedLinear", "FreshReLU", "Tanh", "ReLU", "StackedLinear"]
+    assert type(stack.member(0)[1]) is nn.ReLU and not stack.member(0)[1].inplace  # members as built
+    x = torch.randn(2, 4)  # 3 outputs, 2 rows: the plain product, rectified in place
+    out = stack.body[0](x.expand(2, 2, 4))
+    assert stack.body[1](out) is out and (out >= 0).all()
+    view = stack.body[0](torch.randn(2, 20, 4))  # 3 outputs < 20 rows: a transposed view, not touched
+    assert stack.body[1](view) is not view and (view < 0).any()
 
 
 def test_linear_with_few_outputs_takes_the_transposed_product():

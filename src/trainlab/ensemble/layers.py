@@ -5,7 +5,7 @@ computes exactly what K copies of its ``torch.nn`` counterpart compute, one per 
 
 * ``Linear``: ``torch.baddbmm`` over (K, B, in) @ (K, in, out). The weight is stored transposed,
   (K, in, out), so neither the forward nor the gradient needs a transpose copy (measured on the
-  10-layer XOR net, K = 64: 0.85 -> 0.50 ms a step). A head with fewer than 16 outputs computes
+  10-layer XOR net, K = 64: 0.85 -> 0.50 ms a step). A layer with at most 10 outputs computes
   its products transposed (``_FewOutputs``).
 * ``Conv2d``: one grouped convolution, members side by side in the channel dimension
   (B, K*C, H, W) with ``groups = K * groups``; pooling the same way.
@@ -62,16 +62,16 @@ def _stack(tensors) -> torch.Tensor:
     return torch.stack([t.detach() for t in tensors]).clone()
 
 
-FEW = 16  # outputs below this (and below the rows) take _FewOutputs
+FEW = 11  # outputs below this (and below the rows) take _FewOutputs: a 10-class head, layers up to 10 wide
 
 
 class _FewOutputs(torch.autograd.Function):
     """``baddbmm(b, h, W)`` for a layer with few outputs (a 10-class head), each product computed
     transposed: MKL's batched GEMM is slow when the result has few columns (K = 64, 64 rows,
     10 outputs: forward 0.39 -> 0.10 ms, weight gradient 0.42 -> 0.09 ms). Returns the result
-    as (K, out, B*), which the layer views as (K, B*, out); the input gradient is computed in the
-    plain layout, so the activation's backward before it sees matching layouts (threshold_backward
-    on a transposed gradient against a plain input runs ~35x slower)."""
+    as (K, out, B*), which the layer views as (K, B*, out); the input gradient comes out in the
+    input's own layout, so the activation's backward before it sees matching layouts
+    (threshold_backward on a transposed gradient against a plain input runs ~35x slower)."""
 
     @staticmethod
     def forward(ctx, h, w, b):
@@ -83,7 +83,10 @@ class _FewOutputs(torch.autograd.Function):
     @staticmethod
     def backward(ctx, gt):  # gt: (K, out, B*)
         h, w = ctx.saved_tensors
-        dh = torch.bmm(gt.transpose(1, 2), w.transpose(1, 2)) if ctx.needs_input_grad[0] else None  # (K, B*, in)
+        dh = None
+        if ctx.needs_input_grad[0]:  # (K, B*, in) in h's own layout (a narrow layer before gave it transposed)
+            dh = (torch.bmm(w, gt).transpose(1, 2) if h.transpose(1, 2).is_contiguous() and not h.is_contiguous()
+                  else torch.bmm(gt.transpose(1, 2), w.transpose(1, 2)))
         dw = torch.bmm(gt, h).transpose(1, 2) if ctx.needs_input_grad[1] else None  # (K, in, out)
         db = gt.sum(2, keepdim=True).transpose(1, 2) if ctx.has_bias and ctx.needs_input_grad[2] else None
         return dh, dw, db
@@ -118,6 +121,17 @@ class StackedLinear(StackedLayer):
         """Max-norm on each unit's incoming weights (a column of the stored (K, in, out))."""
         w = self.weight.transpose(1, 2).reshape(-1, self.weight.shape[1])  # (K*out, in) copy
         self.weight.copy_(torch.renorm(w, 2, 0, c).view(self.k, -1, w.shape[1]).transpose(1, 2))
+
+
+class FreshReLU(nn.ReLU):
+    """The ReLU right after a stacked Linear: it rectifies the Linear's fresh output in place (the
+    Linear's backward does not read its output; one (K, B, out) tensor fewer a step keeps the
+    step's working set in cache: 64 members, 64 wide, ~5-10% of a step), except a view (the
+    few-outputs form's transposed result), where autograd's in-place-on-a-view bookkeeping costs
+    more than it saves (measured: 10 narrow layers, 8.9 -> 11.0 ms a step)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x) if x._is_view() else torch.relu_(x)
 
 
 def _merge_members(x: torch.Tensor) -> torch.Tensor:
