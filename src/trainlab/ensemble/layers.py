@@ -5,8 +5,9 @@ computes exactly what K copies of its ``torch.nn`` counterpart compute, one per 
 
 * ``Linear``: ``torch.baddbmm`` over (K, B, in) @ (K, in, out). The weight is stored transposed,
   (K, in, out), so neither the forward nor the gradient needs a transpose copy (measured on the
-  10-layer XOR net, K = 64: 0.85 -> 0.50 ms a step). A layer with at most 10 outputs computes
-  its products transposed (``_FewOutputs``).
+  10-layer XOR net, K = 64: 0.85 -> 0.50 ms a step). With ``StackedModel.transpose_few(True)``
+  (a search opts in) a layer with at most 10 outputs computes its products transposed
+  (``_FewOutputs``): faster, equal up to float rounding, not bit for bit.
 * ``Conv2d``: one grouped convolution, members side by side in the channel dimension
   (B, K*C, H, W) with ``groups = K * groups``; pooling the same way.
 * ``BatchNorm``: ``F.batch_norm`` over (B, K*C): each (member, channel) column gets its own
@@ -100,11 +101,12 @@ class StackedLinear(StackedLayer):
         self.weight = nn.Parameter(_stack(m.weight.t() for m in members).contiguous())  # (K, in, out)
         bias = _stack(m.bias for m in members).unsqueeze(1) if members[0].bias is not None else None
         self.bias = nn.Parameter(bias) if bias is not None else None  # (K, 1, out)
+        self.transposed = False  # few outputs: products transposed (equal up to float rounding; opt-in)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lead = x.shape[1:-1]  # (B,) or (B, T) for sequences
         h = x if x.dim() == 3 else x.reshape(self.k, -1, x.shape[-1])  # (K, B*, in)
-        if self.weight.shape[2] < min(FEW, h.shape[1]):  # a classifier head: see _FewOutputs
+        if self.transposed and self.weight.shape[2] < min(FEW, h.shape[1]):  # a classifier head: _FewOutputs
             out = _FewOutputs.apply(h, self.weight, self.bias).transpose(1, 2)
         else:
             out = torch.bmm(h, self.weight) if self.bias is None else torch.baddbmm(self.bias, h, self.weight)

@@ -107,7 +107,7 @@ class MemberSteps:
     def refresh(self) -> None:
         """Recompute which extra work the step needs (after scales change, e.g. a freeze)."""
         self._scaled = bool((self.scale != 1).any())
-        self._back = [per_member(1 - self.scale, p) for p in self.params]  # lerp weights back to the old
+        self._weights = [per_member(self.scale, p) for p in self.params]  # (K, 1, ..., 1) lerp weights
 
     @torch.no_grad()
     def step(self) -> None:
@@ -118,8 +118,9 @@ class MemberSteps:
             torch._foreach_mul_([p for p, _ in self.decays], [1 - lr * per_member(self.scale * d, p) for p, d in self.decays])
         elif self.decays:  # L2: g += wd_k * theta, as torch adds it inside step()
             pairs = [(p, d) for (p, _), d in zip(self.decays, self._decay_views) if p.grad is not None]
-            if pairs:
-                torch._foreach_addcmul_([p.grad for p, _ in pairs], [p for p, _ in pairs], [d for _, d in pairs])
+            if pairs:  # multiply, then add: bit for bit the per-parameter form
+                torch._foreach_add_([p.grad for p, _ in pairs], torch._foreach_mul([p for p, _ in pairs],
+                                                                                   [d for _, d in pairs]))
         if not self._scaled:
             self.optimizer.step()
             return
@@ -127,5 +128,5 @@ class MemberSteps:
             self._old = [torch.empty_like(p) for p in self.params]
         torch._foreach_copy_(self._old, self.params)
         self.optimizer.step()
-        # old + scale * (new - old), written as new + (1 - scale) * (old - new): in place, no copy back
-        torch._foreach_lerp_(self.params, self._old, self._back)
+        torch._foreach_lerp_(self._old, self.params, self._weights)  # old + scale * (new - old)
+        torch._foreach_copy_(self.params, self._old)

@@ -287,6 +287,14 @@ class StackedModel(nn.Module):
         return [p for _, leaf in self._leaves() for n, p in leaf.named_parameters(recurse=False)
                 if leaf.member_state(0)[n].dim() >= 2]
 
+    def transpose_few(self, on: bool = True) -> None:
+        """Layers with at most 10 outputs compute their products transposed (``_FewOutputs``:
+        4x faster for a 10-class head on a CPU), equal up to float rounding, not bit for bit, so
+        opt-in (a search's stacked trials): the labs' published numbers come from the plain form."""
+        for _, leaf in self._leaves():
+            if isinstance(leaf, S.StackedLinear):
+                leaf.transposed = on
+
     def constrained(self) -> list[nn.Module]:
         """Layers the max-norm constraint applies to (Linear and Conv2d, as in the Trainer)."""
         return [leaf for _, leaf in self._leaves() if hasattr(leaf, "max_norm_")]
