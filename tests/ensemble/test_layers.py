@@ -42,6 +42,8 @@ CASES = {
                                           nn.Softplus(), nn.Hardtanh(), nn.LeakyReLU(0.2), nn.SELU(),
                                           nn.Sigmoid(), nn.Identity()), (4,)),
     "maxout": (lambda: nn.Sequential(nn.Linear(4, 6), Maxout(2)), (4,)),
+    # 2 outputs < 5 rows: with transpose_few, the transposed product, then a ReLU on its view
+    "few_outputs_relu": (lambda: nn.Sequential(nn.Linear(4, 2), nn.ReLU(), nn.Linear(2, 3), nn.ReLU()), (4,)),
     "conv": (lambda: nn.Conv2d(2, 4, 3, padding="same"), (2, 6, 6)),
     "conv_strided": (lambda: nn.Conv2d(2, 4, 3, stride=2, padding=1), (2, 7, 7)),
     "conv_groups": (lambda: nn.Conv2d(4, 4, 3, padding=1, groups=2, bias=False), (4, 5, 5)),
@@ -72,10 +74,11 @@ def _members(make, k):
     return mods
 
 
-def _compare(make, in_shape, k=3, b=5, train=True, shared=False):
+def _compare(make, in_shape, k=3, b=5, train=True, shared=False, transposed=False):
     with float64():
         mods = _members(make, k)
         stack = StackedModel(mods, input_shape=in_shape)
+        stack.transpose_few(transposed)
         stack.train(train)
         for m in mods:
             m.train(train)
@@ -105,6 +108,13 @@ def test_stacked_layer_equals_k_separate_modules(case):
     _compare(make, in_shape, shared=True)
 
 
+@pytest.mark.parametrize("case", ["linear", "linear_no_bias", "linear_sequence", "mlp", "few_outputs_relu", "residual"])
+def test_transposed_few_output_products_equal_k_separate_modules(case):
+    make, in_shape = CASES[case]
+    _compare(make, in_shape, transposed=True)
+    _compare(make, in_shape, shared=True, transposed=True)
+
+
 @pytest.mark.parametrize("case", ["batchnorm1d", "batchnorm2d", "mlp", "conv"])
 def test_evaluation_mode_uses_each_members_running_statistics(case):
     make, in_shape = CASES[case]
@@ -121,6 +131,29 @@ def test_batchnorm_statistics_are_per_member():
         stack(x)
         rm = stack.body.running_mean
         assert rm[0].mean() == pytest.approx(0.1, abs=1e-2) and rm[1].mean() == pytest.approx(-0.2, abs=1e-2)
+
+
+def test_relu_after_a_stacked_linear_runs_in_place_and_members_stay_as_built():
+    mods = _members(lambda: nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Tanh(), nn.ReLU(), nn.Linear(3, 2)), 2)
+    stack = StackedModel(mods, input_shape=(4,))
+    assert [type(m).__name__ for m in stack.body] == ["StackedLinear", "FreshReLU", "Tanh", "ReLU", "StackedLinear"]
+    assert type(stack.member(0)[1]) is nn.ReLU and not stack.member(0)[1].inplace  # members as built
+    x = torch.randn(2, 4)  # 3 outputs, 2 rows: the plain product, rectified in place
+    out = stack.body[0](x.expand(2, 2, 4))
+    assert stack.body[1](out) is out and (out >= 0).all()
+    stack.transpose_few()
+    view = stack.body[0](torch.randn(2, 20, 4))  # 3 outputs < 20 rows: a transposed view, not touched
+    assert stack.body[1](view) is not view and (view < 0).any()
+
+
+def test_linear_with_few_outputs_takes_the_transposed_product_when_asked():
+    """At most 10 outputs, fewer than the rows: the product is computed as (K, out, B) and viewed."""
+    torch.manual_seed(0)
+    stack = StackedModel([nn.Linear(8, 3), nn.Linear(8, 3)], input_shape=(8,))
+    assert stack(torch.randn(20, 8)).is_contiguous()  # the plain form unless asked (labs: bit for bit)
+    stack.transpose_few()
+    few, plain = stack(torch.randn(20, 8)), stack(torch.randn(2, 8))  # 3 outputs, 20 rows; 3 outputs, 2 rows
+    assert not few.is_contiguous() and few.transpose(1, 2).is_contiguous() and plain.is_contiguous()
 
 
 @settings(max_examples=25, deadline=None)

@@ -107,7 +107,8 @@ def train_members(spec: dict, dataset: Dataset, seeds=None, *, k: int | None = N
     ``hparams``: per-member ``lr`` / ``weight_decay`` lists; ``init_scale``: per-member factor
     on the initial weights. ``stacked``: ``auto`` (stack when possible), ``True`` (stack or
     raise ``NotStackable``) or ``False`` (one after another). ``classes_first``: the stacked
-    cross-entropy over (K, C, B), faster, equal up to float rounding (a search uses it).
+    cross-entropy over (K, C, B) and few-output layers' products transposed
+    (``StackedModel.transpose_few``): faster, equal up to float rounding (a search uses it).
     """
     if stacked not in STACKED_CHOICES:
         raise ConfigError(f"stacked: expected auto, true or false, got {stacked!r}")
@@ -129,7 +130,9 @@ def train_members(spec: dict, dataset: Dataset, seeds=None, *, k: int | None = N
         if any(hasattr(m, "data_init") and m._data_dependent for m in mods):  # LSUV, as each run would
             mods, states = build_members(spec["model"], dataset.input_shape, n_out, seeds, init_scale,
                                          data_init_x=dataset.train.x)
-        trainer = StackedTrainer(StackedModel(mods, seeds, states, rng), cfg, classes_first=classes_first, **common)
+        stack = StackedModel(mods, seeds, states, rng)
+        stack.transpose_few(classes_first)  # the search's forms, equal up to float rounding
+        trainer = StackedTrainer(stack, cfg, classes_first=classes_first, **common)
         mode, note = "stacked", f"stacked: {len(seeds)} members trained as one batched computation"
     else:
         trainer = SequentialTrainer(mods, cfg, rng_states=states, **common)

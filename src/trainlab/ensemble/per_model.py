@@ -66,7 +66,8 @@ class MemberLoss:
         return self._vmapped[shared](out, y)
 
     def correct(self, out: torch.Tensor, y: torch.Tensor, shared: bool) -> torch.Tensor:
-        return self._correct[shared](out, y)
+        # argmax over the last dim is 3x slower on a transposed view (StackedLinear's few-outputs form)
+        return self._correct[shared](out.contiguous(), y)
 
 
 @torch.no_grad()
@@ -98,6 +99,7 @@ class MemberSteps:
     def __init__(self, optimizer, params, decays: list, scale: torch.Tensor, decoupled: bool):
         self.optimizer, self.params = optimizer, list(params)
         self.decays = [(p, d) for p, d in zip(self.params, decays) if d is not None and bool((d != 0).any())]
+        self._decay_views = [per_member(d, p) for p, d in self.decays]  # (K, 1, ..., 1) each
         self.scale, self.decoupled = scale, decoupled
         self._old: list[torch.Tensor] | None = None  # the parameters before a scaled step, reused
         self.refresh()
@@ -105,22 +107,26 @@ class MemberSteps:
     def refresh(self) -> None:
         """Recompute which extra work the step needs (after scales change, e.g. a freeze)."""
         self._scaled = bool((self.scale != 1).any())
+        self._weights = [per_member(self.scale, p) for p in self.params]  # (K, 1, ..., 1) lerp weights
 
     @torch.no_grad()
     def step(self) -> None:
+        """Each elementwise pass is one foreach call over all parameters (per-member factors
+        broadcast), not one kernel per parameter and pass."""
         lr = self.optimizer.param_groups[0]["lr"]
-        for p, d in self.decays:
-            if self.decoupled:  # AdamW: theta *= 1 - lr_k * wd_k, before the Adam update
-                p.mul_(1 - lr * per_member(self.scale * d, p))
-            elif p.grad is not None:  # L2: g += wd_k * theta, as torch adds it inside step()
-                p.grad.add_(p * per_member(d, p))
+        if self.decoupled and self.decays:  # AdamW: theta *= 1 - lr_k * wd_k, before the Adam update
+            torch._foreach_mul_([p for p, _ in self.decays], [1 - lr * per_member(self.scale * d, p) for p, d in self.decays])
+        elif self.decays:  # L2: g += wd_k * theta, as torch adds it inside step()
+            pairs = [(p, d) for (p, _), d in zip(self.decays, self._decay_views) if p.grad is not None]
+            if pairs:  # multiply, then add: bit for bit the per-parameter form
+                torch._foreach_add_([p.grad for p, _ in pairs], torch._foreach_mul([p for p, _ in pairs],
+                                                                                   [d for _, d in pairs]))
         if not self._scaled:
             self.optimizer.step()
             return
         if self._old is None:
             self._old = [torch.empty_like(p) for p in self.params]
-        for o, p in zip(self._old, self.params):
-            o.copy_(p)
+        torch._foreach_copy_(self._old, self.params)
         self.optimizer.step()
-        for p, o in zip(self.params, self._old):  # o + scale * (p - o), in place, into p
-            p.copy_(o.lerp_(p, per_member(self.scale, p)))
+        torch._foreach_lerp_(self._old, self.params, self._weights)  # old + scale * (new - old)
+        torch._foreach_copy_(self.params, self._old)

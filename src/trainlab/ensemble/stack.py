@@ -99,8 +99,13 @@ def _elementwise(mods, ctx):
 
 @_stacker(nn.Sequential)
 def _sequential(mods, ctx):
-    return nn.Sequential(OrderedDict((name, _convert([getattr(m, name) for m in mods], ctx.at(f"[{name}]")))
-                                     for name, _ in mods[0].named_children()))
+    children = OrderedDict((name, _convert([getattr(m, name) for m in mods], ctx.at(f"[{name}]")))
+                           for name, _ in mods[0].named_children())
+    names = list(children)
+    for prev, name in zip(names, names[1:]):
+        if type(children[name]) is nn.ReLU and isinstance(children[prev], S.StackedLinear):
+            children[name] = S.FreshReLU()
+    return nn.Sequential(children)
 
 
 @_stacker(Residual)
@@ -281,6 +286,14 @@ class StackedModel(nn.Module):
         (weights; not biases or norm scales), as the optimizer registry decides for one model."""
         return [p for _, leaf in self._leaves() for n, p in leaf.named_parameters(recurse=False)
                 if leaf.member_state(0)[n].dim() >= 2]
+
+    def transpose_few(self, on: bool = True) -> None:
+        """Layers with at most 10 outputs compute their products transposed (``_FewOutputs``:
+        4x faster for a 10-class head on a CPU), equal up to float rounding, not bit for bit, so
+        opt-in (a search's stacked trials): the labs' published numbers come from the plain form."""
+        for _, leaf in self._leaves():
+            if isinstance(leaf, S.StackedLinear):
+                leaf.transposed = on
 
     def constrained(self) -> list[nn.Module]:
         """Layers the max-norm constraint applies to (Linear and Conv2d, as in the Trainer)."""

@@ -311,14 +311,23 @@ def _finished(study) -> int:
 
 
 def _checker(ev: Evaluator):
-    """Builds a corner spec's model and optimizer (cheap for the nets a search tries)."""
+    """Builds a corner spec's model and optimizer (cheap for the nets a search tries). A model is
+    built again only when (data, model, seed, loss) changes: corners of training keys (lr, decay)
+    reuse the last one."""
     from trainlab.train import optim
     from trainlab.train.config import TrainConfig
     from trainlab.train.run import build_model
 
+    last: dict[str, object] = {}  # the last model built, under its key
+
     def check(corner: dict) -> None:
         ds = ev.dataset(corner)
-        model = build_model(corner, ds)
+        key = json.dumps([corner[k] for k in ("data", "model", "seed")] + [corner["train"]["loss"]],
+                         sort_keys=True, default=str)
+        if key not in last:
+            last.clear()
+            last[key] = build_model(corner, ds)
+        model = last[key]
         cfg = TrainConfig.from_dict(corner["train"])
         optim.build(cfg.optimizer, model, cfg.lr if cfg.lr is not None else 1e-3, cfg.weight_decay)
     return check
