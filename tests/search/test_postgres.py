@@ -110,4 +110,9 @@ def test_a_killed_stacked_worker_costs_only_its_batch(tmp_path, postgres_url):
     for f in failed:  # each killed trial's parameters were tried again, exactly once
         retries = [t for t in complete if t.system_attrs.get("failed_trial") == f.number]
         assert len(retries) == 1 and retries[0].params == f.params, f.number
-    assert all(t.user_attrs["trainlab"]["mode"].startswith("stacked") for t in complete)
+    # the retried trials run as stacks of their own; a worker that got only one of them (the dead
+    # batch's heartbeats go stale a few at a time, so the survivors may split it unevenly) trains
+    # that one alone, as every batch of one is trained
+    modes = [t.user_attrs["trainlab"]["mode"] for t in complete]
+    assert all(m.startswith("stacked x") or m == "single" for m in modes), modes
+    assert sum(m.startswith("stacked x") for m in modes) >= N // 2, modes  # most of them stacked

@@ -156,12 +156,16 @@ def _run_stage(study: optuna.Study, spec: dict, space: Space, n: int, ev: Evalua
         if count == 0:  # the rest is running elsewhere: wait for it (a dead worker's trial is retried)
             time.sleep(1.0)
             continue
-        asked = [study.ask()]
-        for _ in range(count - 1):  # one at a time: each asked trial is RUNNING at once, so workers
-            # asking together overshoot n by at most one trial each, not by a batch each
+        asked = []
+        for _ in range(count):  # one at a time: each asked trial is RUNNING at once, so workers
+            # asking together overshoot n by at most one trial each, not by a batch each. The first
+            # ask checks too: ``left`` may be stale by now (another worker took the retried trials)
             if _claimed(study) >= n and not _waiting(study):
                 break
             asked.append(study.ask())
+        if not asked:
+            time.sleep(1.0)
+            continue
         beat = _Heartbeat(study, asked)
         try:
             for t in asked:  # whose trials: another local worker's Ctrl-C must not fail them
