@@ -72,6 +72,9 @@ class Work:
             raise ValueError(f"work unit key {key!r}: use letters, digits, '_', '.', '-' (at most 100)")
         if self.folder is None:
             return compute()
+        for path in (self.folder / f"{key}.json", self.folder / f"{key}.pt"):
+            if path.is_dir():  # nothing could replace it: say so before computing, not after
+                raise ConfigError(f"work unit {path} is a folder, not a file; move it away and run again")
         fingerprint = _roundtrip({**self.base, "key": key, "params": params})
         found = self._load(key, fingerprint, check or all_finite, state)
         if found is not None:
