@@ -49,6 +49,17 @@ PLANS = {
              "rbm_rows": 10000, "exact_hidden": 20, "ais_hidden": 500, "ais": {"runs": 100, "betas": 10000}},
 }
 
+RBM_LR = 0.05  # claim 1's RBMs
+# what each unit of work depends on (its fingerprint, with its seed): a change elsewhere in the plan
+# keeps the units saved so far (a new claim-1 setting does not redo hours of fine-tuning)
+UNIT_PLAN = {"rbm": ("n_train", "rbm_rows", "rbm_epochs", "exact_hidden", "ais_hidden", "ais"),
+             "stack": ("n_train", "width", "pre_epochs", "pre_lr", "pre_batch"),
+             "tune": ("n_train", "width", "ft_epochs", "ft_lr", "relu_lr", "ft_batch")}
+
+
+def unit_params(plan: dict, seed: int, *parts: str, **extra) -> dict:
+    return {"seed": seed, **{k: plan[k] for part in parts for k in UNIT_PLAN[part]}, **extra}
+
 
 def mnist_is_here() -> bool:
     from trainlab.data import catalog
@@ -126,9 +137,9 @@ class DbnLab(Lab):
         for seed in ctx.seeds:
             ctx.step(f"RBM {plan['exact_hidden']} hidden (exact likelihood) and {plan['ais_hidden']} hidden (AIS), seed {seed}")
             both = ctx.resumable(f"s{seed}-rbm", lambda seed=seed: {
-                "exact": rbm_learning(seed, train, test, plan["exact_hidden"], plan["rbm_epochs"], 0.05, exact=True),
-                "ais": rbm_learning(seed, train, test, plan["ais_hidden"], plan["rbm_epochs"], 0.05, exact=False,
-                                    ais=plan["ais"])}, params={"seed": seed, "plan": plan}, check=rbm_unit_ok)
+                "exact": rbm_learning(seed, train, test, plan["exact_hidden"], plan["rbm_epochs"], RBM_LR, exact=True),
+                "ais": rbm_learning(seed, train, test, plan["ais_hidden"], plan["rbm_epochs"], RBM_LR, exact=False,
+                                    ais=plan["ais"])}, params=unit_params(plan, seed, "rbm", lr=RBM_LR), check=rbm_unit_ok)
             exact.append(both["exact"])
             ais.append(both["ais"])
         falls = all(r["recon"][-1] < r["recon"][0] for r in exact + ais)
@@ -156,24 +167,27 @@ class DbnLab(Lab):
         x, val = ds.train.x, ds.val.x
         for seed in ctx.seeds:
             ctx.step(f"pre-training a {max(depths)}-layer DBN ({w} units a layer), seed {seed}")
-            params = {"seed": seed, "plan": plan}
+            layers = max(max(depths), rd)
 
             def pretrain(seed=seed):  # the stack, its seconds, and the figures' data (drawn for the first seed)
-                stack, seconds = pretrain_stack(seed, x, val, w, max(max(depths), rd), plan, dev)
+                stack, seconds = pretrain_stack(seed, x, val, w, layers, plan, dev)
                 first = stack.rbms_[0]
                 return {"seconds": seconds, "records": {
                     "filters": [[round(float(v), 4) for v in row] for row in first.components_[:64]],
                     "monitor": jsonable([{"layer": i, **h} for i, r in enumerate(stack.rbms_) for h in r.history_]),
                     "samples": _gibbs_chain(first, ds.val.x[:8])}}, stack
 
-            done, stack = ctx.resumable(f"s{seed}-pretrain", pretrain, params, check=pretrain_unit_ok,
+            done, stack = ctx.resumable(f"s{seed}-pretrain", pretrain, unit_params(plan, seed, "stack", layers=layers),
+                                        check=pretrain_unit_ok,
                                         state=(DBN.state_dict, lambda s: DBN().load_state_dict(s)))
             runs["pretrain_seconds"].append(done["seconds"])
             if seed == ctx.seeds[0]:
                 for key, value in done["records"].items():
                     ctx.record(key, value)
 
-            def tune(name: str, d: int, seed=seed, params=params, **kw) -> dict:
+            def tune(name: str, d: int, seed=seed, **kw) -> dict:
+                params = (unit_params(plan, seed, "stack", "tune", layers=layers) if "stack" in kw  # from the stack
+                          else unit_params(plan, seed, "tune"))
                 return ctx.resumable(f"s{seed}-{name}-d{d}", lambda: finetune(seed, ds, d, w, plan, dev, **kw),
                                      params, check=finetune_unit_ok)
 
