@@ -52,6 +52,16 @@ def test_unit_checks_accept_what_the_lab_writes_and_nothing_else():
         assert not finetune_unit_ok({**tuned, **bad}), bad
 
 
+def test_a_unit_fingerprint_holds_only_what_the_unit_depends_on():
+    plan = lab.PLANS["full"]
+    other = {**plan, "rbm_epochs": 20, "ais": {"runs": 10, "betas": 10}, "depths": (1, 2, 3, 4, 5, 6)}
+    for parts in (("tune",), ("stack",), ("stack", "tune")):  # a new claim-1 setting or depth keeps the fine-tunes
+        assert lab.unit_params(plan, 1000, *parts) == lab.unit_params(other, 1000, *parts)
+    assert lab.unit_params(plan, 1000, "rbm") != lab.unit_params(other, 1000, "rbm")
+    assert lab.unit_params(plan, 1000, "tune") != lab.unit_params({**plan, "ft_lr": 0.2}, 1000, "tune")
+    assert lab.unit_params(plan, 1000, "tune") != lab.unit_params(plan, 1001, "tune")
+
+
 def test_work_units_counts_every_unit_per_seed():
     ctx = type("Ctx", (), {"size": "full", "seeds": list(range(10))})()
     assert lab.DbnLab().work_units(ctx) == 10 * (1 + 1 + 2 * 5 + 2)  # rbm, stack, 5 depths x 2, small + relu
