@@ -44,6 +44,7 @@ def test_a_saved_unit_loads_back_exactly_and_is_not_computed_again(tmp_path):
     assert w.unit("s1-a", again, params={"seed": 1}) == RESULT
     assert (first.calls, again.calls) == (1, 0) and w.loaded == ["s1-a"]
     assert "resumed: 1 of 1 units" in w.summary()[0]
+    w.close()
     saved = json.loads((tmp_path / "s1-a.json").read_text())
     assert saved["fingerprint"]["params"] == {"seed": 1} and saved["fingerprint"]["lab"] == "some-lab"
 
@@ -104,6 +105,7 @@ def test_a_corrupted_or_hostile_unit_is_computed_again_with_a_note(tmp_path, nam
     assert w.unit("s1-a", fresh, params={"seed": 1}, check=check)["test"] == 0.5
     assert make(tmp_path).unit("s1-a", Counter(None), params={"seed": 1}, check=check)["test"] == 0.5  # replaced
     assert fresh.calls == 1 and not w.loaded
+    w.close()
     assert len(notes) == 1 and notes[0].startswith("work unit s1-a in ") and notes[0].endswith("computed again."), notes
 
 
@@ -182,7 +184,9 @@ def test_without_a_work_folder_compute_just_runs(tmp_path):
 def test_start_removes_half_written_temp_files(tmp_path):
     (tmp_path / ".s1-a.json.x1y2.tmp").write_text("half")
     make(tmp_path).unit("s1-a", Counter(RESULT))
-    assert make(tmp_path).start() == 1 and not list(tmp_path.glob(".*.tmp"))
+    w = make(tmp_path)
+    assert w.start() == 1 and not list(tmp_path.glob(".*.tmp"))
+    w.close()
 
 
 # ---- through run_lab ------------------------------------------------------------------------------
@@ -226,3 +230,14 @@ def test_run_lab_resumes_from_its_work_folder(tmp_path, resumable):
     assert not any(n.startswith("resumed") for n in plain["notes"] + first["notes"])
     other = run_lab("resumable-lab", size="quick", seeds=[1000, 7], work=tmp_path / "work")
     assert Resumable.calls[4:] == [7] and other["claims"][0]["measured"][0] == plain["claims"][0]["measured"][0]
+
+
+def test_one_run_at_a_time_holds_the_folder(tmp_path):
+    first = make(tmp_path / "work")
+    assert first.start() == 0 and (tmp_path / "work").is_dir()
+    with pytest.raises(ConfigError, match=r"work is in use by another run of this lab .*choose another --out"):
+        make(tmp_path / "work").start()
+    first.close()
+    second = make(tmp_path / "work")
+    assert second.start() == 0  # free again once the first run let go (a killed process lets go too)
+    second.close()

@@ -82,6 +82,8 @@ def run_lab(name: str, size: str = "standard", seeds=None, data: str | None = No
         if not catch:
             raise
         error = f"{type(e).__name__}: {e}\n{traceback.format_exc()}"
+    finally:
+        ctx.work.close()
     for text in ctx.work.summary():
         ctx.note(text)
     claims = [c.to_dict() for c in ctx.claims]

@@ -21,6 +21,7 @@ folder (the Python API's default, ``lectures``) ``compute`` simply runs.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import math
@@ -33,12 +34,13 @@ import torch
 
 from trainlab.atomic import atomic_write
 from trainlab.errors import ConfigError, one_line
-from trainlab.safe_io import load_tensors, read_bytes
+from trainlab.safe_io import load_tensors, read_bytes, user_path
 
 VERSION = 1  # of the unit file format
 MAX_UNIT_BYTES = 64 << 20  # a unit's JSON (the largest, a DBN unit with its figure records: ~1 MB)
 MAX_STATE_BYTES = 1 << 30  # a unit's torch state (a 5 x 500 DBN with momentum buffers: ~20 MB)
 KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+LOCK = ".lock"  # held (flock) by the run using the folder
 
 
 class Work:
@@ -55,12 +57,29 @@ class Work:
         self.stale: list[str] = []  # saved with other settings
 
     def start(self) -> int:
-        """Remove temp files a killed run left half-written; how many units are saved (unchecked)."""
-        if self.folder is None or not self.folder.is_dir():
+        """Take the folder (one run at a time: a second one is refused in one line, not left to
+        compute the same units and remove the first one's temp files), remove the temp files a
+        killed run left half-written, and return how many units are saved (not yet checked)."""
+        if self.folder is None:
             return 0
+        with user_path(self.folder, "work folder"):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._lock = open(self.folder / LOCK, "a")  # noqa: SIM115 - held until close() or exit
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.close()
+            raise ConfigError(f"{self.folder} is in use by another run of this lab (it holds {self.folder / LOCK}); "
+                              "wait for it to finish or choose another --out") from None
         for tmp in self.folder.glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
         return sum(1 for p in self.folder.glob("*.json") if KEY.fullmatch(p.stem))
+
+    def close(self) -> None:
+        """Let another run take the folder (a process that ends, even by SIGKILL, lets it go too)."""
+        if getattr(self, "_lock", None) is not None:
+            self._lock.close()
+            self._lock = None
 
     def unit(self, key: str, compute: Callable[[], Any], params: Any = None,
              check: Callable[[dict], bool] | None = None, state: tuple[Callable, Callable] | None = None) -> Any:
