@@ -241,3 +241,9 @@ def test_one_run_at_a_time_holds_the_folder(tmp_path):
     second = make(tmp_path / "work")
     assert second.start() == 0  # free again once the first run let go (a killed process lets go too)
     second.close()
+
+
+def test_a_unit_whose_result_is_none_is_saved_too(tmp_path):
+    make(tmp_path).unit("k", Counter(None), check=lambda r: r is None)
+    again = Counter(1.0)
+    assert make(tmp_path).unit("k", again, check=lambda r: r is None) is None and again.calls == 0

@@ -38,9 +38,10 @@ from trainlab.safe_io import load_tensors, read_bytes, user_path
 
 VERSION = 1  # of the unit file format
 MAX_UNIT_BYTES = 64 << 20  # a unit's JSON (the largest, a DBN unit with its figure records: ~1 MB)
-MAX_STATE_BYTES = 1 << 30  # a unit's torch state (a 5 x 500 DBN with momentum buffers: ~20 MB)
+MAX_STATE_BYTES = 1 << 30  # a unit's torch state (a 5 x 500 DBN with momentum buffers: 11 MB)
 KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 LOCK = ".lock"  # held (flock) by the run using the folder
+MISSING = object()  # no usable saved unit (a saved result may itself be None)
 
 
 class Work:
@@ -96,7 +97,7 @@ class Work:
                 raise ConfigError(f"work unit {path} is a folder, not a file; move it away and run again")
         fingerprint = _roundtrip({**self.base, "key": key, "params": params})
         found = self._load(key, fingerprint, check or all_finite, state)
-        if found is not None:
+        if found is not MISSING:
             self.loaded.append(key)
             return found
         out = compute()
@@ -114,7 +115,7 @@ class Work:
     def _load(self, key: str, fingerprint: dict, check: Callable, state) -> Any:
         path = self.folder / f"{key}.json"
         if not os.path.lexists(path):
-            return None
+            return MISSING
         try:
             record = json.loads(read_bytes(path, "work unit", MAX_UNIT_BYTES).decode("utf-8"))
         except (ConfigError, UnicodeDecodeError, ValueError, RecursionError) as e:
@@ -123,7 +124,7 @@ class Work:
             return self._redo(key, "not a unit record")
         if record.get("fingerprint") != fingerprint:
             self.stale.append(key)
-            return None
+            return MISSING
         result = record.get("result")
         try:
             ok = check(result) is True
@@ -148,10 +149,10 @@ class Work:
         except Exception as e:  # noqa: BLE001 - a state that does not restore is computed again
             return self._redo(key, f"state file {pt.name} does not restore ({type(e).__name__})")
 
-    def _redo(self, key: str, why: str) -> None:
+    def _redo(self, key: str, why: str) -> object:
         """A saved unit that cannot be trusted: the report says so, and it is computed again."""
         self.note(f"work unit {key} in {self.folder}: {why}; computed again.")
-        return None
+        return MISSING
 
     def summary(self) -> list[str]:
         """Notes for the report when this run found saved units (their seconds were measured then)."""
