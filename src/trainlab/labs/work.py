@@ -159,8 +159,9 @@ class Work:
         notes = []
         if self.loaded:
             notes.append(f"resumed: {len(self.loaded)} of {len(self.loaded) + len(self.computed)} units of work were "
-                         f"loaded from {self.folder} (computed by an earlier run of the same lab, size, data, seeds "
-                         "and settings; their seconds were measured there); the others were computed now.")
+                         f"loaded from {self.folder} (computed before this run reached them, by a run of the same lab, "
+                         "size, data, seeds and settings; their seconds were measured there); the others were "
+                         "computed now.")
         if self.stale:
             notes.append(f"{len(self.stale)} saved units in {self.folder} were made with other settings (their "
                          f"fingerprints differ, e.g. {self.stale[0]}) and were computed again.")
