@@ -1,7 +1,14 @@
-"""The ``dbn`` lab: its plans and helpers (fast), and one quick run on the bundled digits (slow)."""
+"""The ``dbn`` lab: its plans and helpers (fast), one quick run on the bundled digits, and that
+run killed and resumed through the CLI (slow)."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +16,8 @@ import torch
 
 from trainlab.labs import LABS
 from trainlab.labs import dbn as lab
-from trainlab.labs.dbn_runs import binarize, rbm_learning
+from trainlab.labs.dbn_runs import binarize, finetune_unit_ok, rbm_learning, rbm_unit_ok
+from tests.conftest import ROOT, run_cli
 
 CLAIMS = {"rbm_learns", "pretraining_rescues", "erhan_depth", "relu_he_simpler"}
 
@@ -29,6 +37,34 @@ def test_rbm_learning_records_exact_likelihood_per_epoch():
     out = rbm_learning(100, x[:150], x[150:], n_hidden=6, epochs=3, lr=0.05, exact=True)
     assert len(out["ll"]) == 4 and len(out["recon"]) == 3  # the init, then every epoch
     assert all(v < 0 for v in out["ll"])
+
+
+def test_unit_checks_accept_what_the_lab_writes_and_nothing_else():
+    x = binarize(torch.rand(120, 12))
+    one = rbm_learning(101, x[:90], x[90:], n_hidden=4, epochs=2, lr=0.05, exact=True)
+    unit = json.loads(json.dumps({"exact": one, "ais": one}))
+    assert rbm_unit_ok(unit)
+    assert not rbm_unit_ok({**unit, "ais": {**one, "ll": [float("nan"), -3.0, -2.0]}})
+    assert not rbm_unit_ok({**unit, "exact": {**one, "n_hidden": "4"}})
+    tuned = {"test": 0.9, "train": 0.95, "seconds": 1.5, "loss": [2.3, float("nan")]}
+    assert finetune_unit_ok(tuned)
+    for bad in ({"test": 1.5}, {"train": None}, {"seconds": -1.0}, {"loss": "2.3"}, {"extra": 1}):
+        assert not finetune_unit_ok({**tuned, **bad}), bad
+
+
+def test_a_unit_fingerprint_holds_only_what_the_unit_depends_on():
+    plan = lab.PLANS["full"]
+    other = {**plan, "rbm_epochs": 20, "ais": {"runs": 10, "betas": 10}, "depths": (1, 2, 3, 4, 5, 6)}
+    for parts in (("tune",), ("stack",), ("stack", "tune")):  # a new claim-1 setting or depth keeps the fine-tunes
+        assert lab.unit_params(plan, 1000, *parts) == lab.unit_params(other, 1000, *parts)
+    assert lab.unit_params(plan, 1000, "rbm") != lab.unit_params(other, 1000, "rbm")
+    assert lab.unit_params(plan, 1000, "tune") != lab.unit_params({**plan, "ft_lr": 0.2}, 1000, "tune")
+    assert lab.unit_params(plan, 1000, "tune") != lab.unit_params(plan, 1001, "tune")
+
+
+def test_work_units_counts_every_unit_per_seed():
+    ctx = type("Ctx", (), {"size": "full", "seeds": list(range(10))})()
+    assert lab.DbnLab().work_units(ctx) == 10 * (1 + 1 + 2 * 5 + 2)  # rbm, stack, 5 depths x 2, small + relu
 
 
 # ---- slow: the lab itself -------------------------------------------------------------------
@@ -53,3 +89,46 @@ def test_dbn_quick_figures(lab_result):
     for name in r["figures"]:
         assert (Path(lab_result.out) / "dbn" / name).stat().st_size > 5_000
     assert len(r["records"]["filters"]) == 32 and len(r["records"]["filters"][0]) == 64  # 32 units, 8x8 digits
+
+
+def strip_seconds(x):
+    """A result without what depends on the clock (seconds, time fractions, the notes that say a run resumed)."""
+    if isinstance(x, dict):
+        return {k: strip_seconds(v) for k, v in x.items() if "seconds" not in k and k != "time_fraction"}
+    if isinstance(x, list):
+        return [strip_seconds(v) for v in x]
+    return x
+
+
+@pytest.mark.slow
+def test_killed_lab_run_resumes_to_the_uninterrupted_result(tmp_path, lab_result):
+    """SIGKILL ``trainlab lab run dbn --quick --out DIR`` after some units of work are saved; the same
+    command continues from DIR/work and ends with the uninterrupted run's claims and records."""
+    out, work = tmp_path / "run", tmp_path / "run" / "work"
+    cmd = [sys.executable, "-m", "trainlab", "--threads", "1", "lab", "run", "dbn", "--quick", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(work.glob("*.json"))) < 6:  # the RBMs, a stack, some fine-tunes
+        assert proc.poll() is None, proc.stderr.read().decode()
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL and not (out / "result.json").exists()
+    saved = len(list(work.glob("*.json")))
+    assert 6 <= saved < 16
+
+    resumed = run_cli("--threads", "1", "lab", "run", "dbn", "--quick", "--out", str(out))
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming: {saved} of 16 units done in {work}\n" in resumed.stderr  # then progress lines, as ever
+    assert "fine-tuning depth 3: pre-trained and random init, seed 1001" in resumed.stderr
+    r = json.loads((out / "result.json").read_text())
+    assert any(n.startswith(f"resumed: {saved} of 16 units of work were loaded") for n in r["notes"])
+    assert not any("computed again" in n for n in r["notes"])  # every saved unit passed its check
+    straight = lab_result("dbn")  # the same lab, size and seeds, uninterrupted, without a work folder
+    assert strip_seconds(r["claims"]) == strip_seconds(straight["claims"])
+    assert strip_seconds(r["records"]) == strip_seconds(straight["records"])  # filters, monitor, samples too
+    assert (out / "result.json").exists() and set(r["figures"]) == set(straight["figures"])
+
+    again = run_cli("lab", "run", "dbn", "--quick", "--out", str(out))  # finished: refused, nothing lost
+    assert again.returncode == 2 and again.stderr.startswith(f"error: --out {out} already holds results (result.json)")

@@ -1,5 +1,6 @@
 """``trainlab lab list [--json]`` and ``trainlab lab run NAME [--quick | --size S] [--seeds N|A-B|A,B,..]
-[--data NAME] [--out DIR] [--device D] [--json]`` (exit 0 when every claim passes, 1 when any fails)."""
+[--data NAME] [--out DIR] [--device D] [--json]`` (exit 0 when every claim passes, 1 when any fails).
+A run saves its finished units of work in OUT/work; the same command on the same OUT continues it."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ def add_arguments(p) -> None:
     add_size_arguments(run_)
     add_seeds_argument(run_)
     run_.add_argument("--data", metavar="NAME", help="data set, among those the lab accepts")
-    run_.add_argument("--out", metavar="DIR", help="where result.json and the figures go (default runs/lab-NAME-TIME)")
+    run_.add_argument("--out", metavar="DIR", help="where result.json and the figures go (default runs/lab-NAME-TIME); "
+                      "finished units of work are saved in DIR/work, so the same command continues a run that was "
+                      "stopped before it wrote DIR/result.json (a folder holding result.json is refused)")
     add_device_argument(run_)
     run_.add_argument("--json", action="store_true", help="print result.json instead of a summary")
     run_.add_argument("--tensorboard", action="store_true",
@@ -117,7 +120,7 @@ def run_lab(args) -> int:
 
         require()
     result = run_one(args.name, out, size=args.size, seeds=seeds, data=args.data, device=args.device,
-                     say=None if args.json else printer(), tensorboard=args.tensorboard)
+                     say=None if args.json else printer(), tensorboard=args.tensorboard, resumable=True)
     print(json.dumps(result, indent=2) if args.json else summary(result, out))
     return 0 if result["verdict"] == "pass" else 1
 

@@ -16,7 +16,7 @@ from trainlab.labs.base import SIZES, Claim, Context, Lab, Quote, jsonable
 from trainlab.labs.registry import LABS, register
 from trainlab.labs.runner import run_lab
 
-INFRASTRUCTURE = {"base", "registry", "runner", "common"}
+INFRASTRUCTURE = {"base", "registry", "runner", "common", "work"}
 
 # The order of the report: Lecture 10 first (XOR, ReLU, init, dropout, ensembles, LEGO), then
 # CS231n's part 1 (babysitting, preprocessing), then Lab 10's MNIST progression.

@@ -9,6 +9,7 @@ measures, and reports through the ``Context``:
     ctx.table("seeds", "Seeds reaching accuracy 1.0", ["net", "solved"], rows)
     ctx.record("curves", {"sigmoid": [...], "relu": [...]})   # the data behind the figure
     ctx.note("the lecture's uniform(-1, 1) init solves 4/10 seeds")
+    result = ctx.resumable(f"s{seed}-relu", lambda: train_one(seed), params=plan)  # saved; see labs/work.py
 
 The verdict is ``pass`` only when every claim passed. A lab never loosens a check to pass: a
 claim that does not reproduce is reported as ``fail`` with its measured numbers. Figures are drawn
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 
 from trainlab.errors import ConfigError
+from trainlab.labs.work import Work
 
 SIZES = ("quick", "standard", "full")  # quick: seconds (tests, CI); standard: the lectures default; full: the real experiment
 # Default seeds start here. Every lab's setup (steps, sizes, learning rates) was chosen while
@@ -82,6 +84,10 @@ class Lab:
     def run(self, ctx: "Context") -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def work_units(self, ctx: "Context") -> int | None:
+        """How many resumable units (``ctx.resumable``) a run of this size and these seeds has, if known."""
+        return None
+
 
 @dataclass
 class Claim:
@@ -109,6 +115,7 @@ class Context:
     device: str = "cpu"
     on_step: Callable[[str], None] | None = None
     tensorboard: Any = None  # a folder: every train_seeds run writes TensorBoard events below it
+    work: Work | None = None  # where finished units of work are saved (None: nowhere; see ``resumable``)
     claims: list[Claim] = field(default_factory=list)
     tables: list[dict] = field(default_factory=list)
     records: dict = field(default_factory=dict)
@@ -150,6 +157,15 @@ class Context:
 
     def note(self, text: str) -> None:
         self.notes.append(text)
+
+    def resumable(self, key: str, compute: Callable[[], Any], params: Any = None,
+                  check: Callable[[Any], bool] | None = None, state: tuple[Callable, Callable] | None = None) -> Any:
+        """``compute()``, saved under ``key`` in the run's work folder and loaded from there by a
+        later run of the same lab whose fingerprint (lab, size, data, device, ``params``) matches;
+        with no work folder it just runs. ``trainlab.labs.work.Work.unit`` has the details."""
+        if self.work is None:
+            self.work = Work(None, self.lab.name, self.size, self.data, self.device, self.note)
+        return self.work.unit(key, compute, params, check, state)
 
 
 def jsonable(x: Any) -> Any:

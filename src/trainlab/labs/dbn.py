@@ -15,6 +15,10 @@ learning rate, batch and epochs); only the starting weights differ. The setup (s
 epochs) was designed on seeds 100-104. The standard size's seed count (10, was 3) was set after a
 12-seed look at depth 1 on seeds 200-211, where 3-seed blocks flipped the variance verdict; the
 default seeds (from 1000) were never used while designing.
+
+The full size takes about 5 CPU-hours, so every run is a unit of work (``ctx.resumable``, see
+``labs/work.py``): per seed the RBMs of claim 1, the DBN stack (with the figures' data) and each
+fine-tuning; ``trainlab lab run dbn --size full --out DIR`` continues a stopped run from DIR/work.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ import math
 import torch
 
 from trainlab import data
-from trainlab.labs.base import Context, Lab, Quote
+from trainlab.labs.base import Context, Lab, Quote, jsonable
 from trainlab.labs.common import diff_margin, fmt_ms, mean_std
-from trainlab.labs.dbn_runs import SMALL_INIT, binarize, finetune, pretrain_stack, rbm_learning
+from trainlab.labs.dbn_runs import (SMALL_INIT, binarize, finetune, finetune_unit_ok, pretrain_stack,
+                                    pretrain_unit_ok, rbm_learning, rbm_unit_ok)
+from trainlab.pretrain import DBN
 from trainlab.labs.registry import register
 
 Z = 2.0  # noise margin: about a 95% two-sided band
@@ -42,6 +48,17 @@ PLANS = {
              "pre_lr": 0.05, "pre_batch": 10, "ft_epochs": 30, "ft_lr": 0.1, "relu_lr": 0.03, "ft_batch": 100, "rbm_epochs": 10,
              "rbm_rows": 10000, "exact_hidden": 20, "ais_hidden": 500, "ais": {"runs": 100, "betas": 10000}},
 }
+
+RBM_LR = 0.05  # claim 1's RBMs
+# what each unit of work depends on (its fingerprint, with its seed): a change elsewhere in the plan
+# keeps the units saved so far (a new claim-1 setting does not redo hours of fine-tuning)
+UNIT_PLAN = {"rbm": ("n_train", "rbm_rows", "rbm_epochs", "exact_hidden", "ais_hidden", "ais"),
+             "stack": ("n_train", "width", "pre_epochs", "pre_lr", "pre_batch"),
+             "tune": ("n_train", "width", "ft_epochs", "ft_lr", "relu_lr", "ft_batch")}
+
+
+def unit_params(plan: dict, seed: int, *parts: str, **extra) -> dict:
+    return {"seed": seed, **{k: plan[k] for part in parts for k in UNIT_PLAN[part]}, **extra}
 
 
 def mnist_is_here() -> bool:
@@ -74,6 +91,12 @@ class DbnLab(Lab):
 
     def default_data(self, size: str) -> str:
         return "mnist" if size != "quick" and mnist_is_here() else "digits"
+
+    def work_units(self, ctx: Context) -> int:
+        """Per seed: the RBMs of claim 1, the DBN stack, pre-trained and random nets at each depth,
+        N(0, 0.01^2) and ReLU + He at the rescue depth (and the pre-trained one there if it is not a depth)."""
+        plan = PLANS[ctx.size]
+        return len(ctx.seeds) * (4 + 2 * len(plan["depths"]) + (plan["rescue_depth"] not in plan["depths"]))
 
     def run(self, ctx: Context) -> None:
         plan = PLANS[ctx.size]
@@ -113,9 +136,12 @@ class DbnLab(Lab):
         exact, ais = [], []
         for seed in ctx.seeds:
             ctx.step(f"RBM {plan['exact_hidden']} hidden (exact likelihood) and {plan['ais_hidden']} hidden (AIS), seed {seed}")
-            exact.append(rbm_learning(seed, train, test, plan["exact_hidden"], plan["rbm_epochs"], 0.05, exact=True))
-            ais.append(rbm_learning(seed, train, test, plan["ais_hidden"], plan["rbm_epochs"], 0.05, exact=False,
-                                    ais=plan["ais"]))
+            both = ctx.resumable(f"s{seed}-rbm", lambda seed=seed: {
+                "exact": rbm_learning(seed, train, test, plan["exact_hidden"], plan["rbm_epochs"], RBM_LR, exact=True),
+                "ais": rbm_learning(seed, train, test, plan["ais_hidden"], plan["rbm_epochs"], RBM_LR, exact=False,
+                                    ais=plan["ais"])}, params=unit_params(plan, seed, "rbm", lr=RBM_LR), check=rbm_unit_ok)
+            exact.append(both["exact"])
+            ais.append(both["ais"])
         falls = all(r["recon"][-1] < r["recon"][0] for r in exact + ais)
         rises = all(r["ll"][-1] > r["ll"][0] for r in exact + ais)
         ctx.claim("rbm_learns",
@@ -141,23 +167,39 @@ class DbnLab(Lab):
         x, val = ds.train.x, ds.val.x
         for seed in ctx.seeds:
             ctx.step(f"pre-training a {max(depths)}-layer DBN ({w} units a layer), seed {seed}")
-            stack, seconds = pretrain_stack(seed, x, val, w, max(max(depths), rd), plan, dev)
-            runs["pretrain_seconds"].append(seconds)
-            if seed == ctx.seeds[0]:
+            layers = max(max(depths), rd)
+
+            def pretrain(seed=seed):  # the stack, its seconds, and the figures' data (drawn for the first seed)
+                stack, seconds = pretrain_stack(seed, x, val, w, layers, plan, dev)
                 first = stack.rbms_[0]
-                ctx.record("filters", [[round(float(v), 4) for v in row] for row in first.components_[:64]])
-                ctx.record("monitor", [{"layer": i, **h} for i, r in enumerate(stack.rbms_) for h in r.history_])
-                ctx.record("samples", _gibbs_chain(first, ds.val.x[:8]))
+                return {"seconds": seconds, "records": {
+                    "filters": [[round(float(v), 4) for v in row] for row in first.components_[:64]],
+                    "monitor": jsonable([{"layer": i, **h} for i, r in enumerate(stack.rbms_) for h in r.history_]),
+                    "samples": _gibbs_chain(first, ds.val.x[:8])}}, stack
+
+            done, stack = ctx.resumable(f"s{seed}-pretrain", pretrain, unit_params(plan, seed, "stack", layers=layers),
+                                        check=pretrain_unit_ok,
+                                        state=(DBN.state_dict, lambda s: DBN().load_state_dict(s)))
+            runs["pretrain_seconds"].append(done["seconds"])
+            if seed == ctx.seeds[0]:
+                for key, value in done["records"].items():
+                    ctx.record(key, value)
+
+            def tune(name: str, d: int, seed=seed, **kw) -> dict:
+                params = (unit_params(plan, seed, "stack", "tune", layers=layers) if "stack" in kw  # from the stack
+                          else unit_params(plan, seed, "tune"))
+                return ctx.resumable(f"s{seed}-{name}-d{d}", lambda: finetune(seed, ds, d, w, plan, dev, **kw),
+                                     params, check=finetune_unit_ok)
+
             for d in depths:
                 ctx.step(f"fine-tuning depth {d}: pre-trained and random init, seed {seed}")
-                runs["pre"][d].append(finetune(seed, ds, d, w, plan, dev, stack=stack))
-                runs["random"][d].append(finetune(seed, ds, d, w, plan, dev))
+                runs["pre"][d].append(tune("pre", d, stack=stack))
+                runs["random"][d].append(tune("random", d))
             ctx.step(f"depth {rd}: N(0, 0.01^2) sigmoid and ReLU + He, seed {seed}")
-            runs["small"].append(finetune(seed, ds, rd, w, plan, dev, init=SMALL_INIT))
-            runs["relu"].append(finetune(seed, ds, rd, w, plan, dev, init="he_normal", activation="relu",
-                                         lr=plan["relu_lr"]))
+            runs["small"].append(tune("small", rd, init=SMALL_INIT))
+            runs["relu"].append(tune("relu", rd, init="he_normal", activation="relu", lr=plan["relu_lr"]))
             if rd not in depths:
-                runs["pre"].setdefault(rd, []).append(finetune(seed, ds, rd, w, plan, dev, stack=stack))
+                runs["pre"].setdefault(rd, []).append(tune("pre", rd, stack=stack))
         ctx.record("depths", {str(d): {"pre": [r["test"] for r in runs["pre"][d]],
                                        "random": [r["test"] for r in runs["random"][d]]} for d in depths})
         return runs

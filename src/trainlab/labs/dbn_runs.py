@@ -12,6 +12,7 @@ import time
 import torch
 
 from trainlab.data.base import Split
+from trainlab.labs.work import all_finite, number, numbers
 from trainlab.nn import build
 from trainlab.pretrain import DBN, RBM
 from trainlab.train import Trainer, seed_everything
@@ -87,3 +88,26 @@ def finetune(seed: int, ds, depth: int, width: int, plan: dict, device: str, ini
     seconds = time.perf_counter() - t0
     return {"test": trainer.evaluate(ds.test)["accuracy"], "train": trainer.evaluate(ds.train)["accuracy"],
             "seconds": seconds, "loss": [h["loss"] for h in trainer.history]}
+
+
+# ---- what a saved unit of work must hold to be used again (``ctx.resumable``'s check) ---------------
+def finetune_unit_ok(r) -> bool:
+    return (set(r) == {"test", "train", "seconds", "loss"} and number(r["test"], 0, 1) and number(r["train"], 0, 1)
+            and number(r["seconds"], 0) and numbers(r["loss"], nan=True))
+
+
+def rbm_unit_ok(r) -> bool:
+    def one(x) -> bool:
+        return (set(x) <= {"n_hidden", "recon", "ll", "ll_se", "seconds", "ll_exact_end"} and isinstance(x["n_hidden"], int)
+                and numbers(x["recon"], 0) and numbers(x["ll"]) and numbers(x["ll_se"], 0) and number(x["seconds"], 0)
+                and len(x["ll"]) == len(x["ll_se"]) >= 2 and len(x["recon"]) >= 1
+                and ("ll_exact_end" not in x or number(x["ll_exact_end"])))
+    return set(r) == {"exact", "ais"} and one(r["exact"]) and one(r["ais"])
+
+
+def pretrain_unit_ok(r) -> bool:
+    records = r["records"]
+    return (set(r) == {"seconds", "records"} and number(r["seconds"], 0) and all_finite(records)
+            and set(records) == {"filters", "monitor", "samples"}
+            and all(numbers(row) for row in records["filters"]) and all(isinstance(m, dict) for m in records["monitor"])
+            and all(numbers(row) for chain in records["samples"] for row in chain))

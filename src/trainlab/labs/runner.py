@@ -13,6 +13,7 @@ from __future__ import annotations
 import platform
 import time
 import traceback
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -20,6 +21,7 @@ import torch
 from trainlab.errors import ConfigError
 from trainlab.labs.base import Context, check_size
 from trainlab.labs.registry import LABS
+from trainlab.labs.work import Work
 from trainlab.train.trainer import resolve_device
 
 
@@ -51,18 +53,26 @@ def resolve_data(lab, size: str, data: str | None) -> str | None:
 
 
 def run_lab(name: str, size: str = "standard", seeds=None, data: str | None = None, device: str = "auto",
-            on_step: Callable[[str], None] | None = None, catch: bool = False, tensorboard=None) -> dict:
+            on_step: Callable[[str], None] | None = None, catch: bool = False, tensorboard=None,
+            work: str | Path | None = None) -> dict:
     """Run lab ``name`` and return its result dict (verdict ``pass`` only if every claim passed).
 
     ``catch=True`` (used by ``lectures``): a lab that crashes gives a ``fail`` result carrying the
     error instead of stopping the other labs. User mistakes (``ConfigError``) always raise.
+    ``work``: a folder where the lab's resumable units are saved, and loaded from by a later run
+    (``trainlab lab run --out DIR`` uses ``DIR/work``; see ``trainlab.labs.work``).
     """
     lab = LABS.lookup(name)()
     size = check_size(size)
     device = str(resolve_device(device))  # a bad or missing device fails now, not mid-lab
     ctx = Context(lab, size, resolve_seeds(lab, size, seeds), resolve_data(lab, size, data), device, on_step,
                   tensorboard=tensorboard)
+    ctx.work = Work(work, lab.name, size, ctx.data, device, ctx.note)
     ctx.note(lab.seed_note(ctx.seeds))
+    saved = ctx.work.start()
+    if saved and on_step is not None:
+        total = lab.work_units(ctx)
+        on_step(f"resuming: {saved} of {total if total is not None else '?'} units done in {work}")
     error = None
     try:
         lab.run(ctx)
@@ -72,6 +82,10 @@ def run_lab(name: str, size: str = "standard", seeds=None, data: str | None = No
         if not catch:
             raise
         error = f"{type(e).__name__}: {e}\n{traceback.format_exc()}"
+    finally:
+        ctx.work.close()
+    for text in ctx.work.summary():
+        ctx.note(text)
     claims = [c.to_dict() for c in ctx.claims]
     passed = error is None and bool(claims) and all(c["passed"] for c in claims)
     return {"lab": lab.name, "title": lab.title, "quick": size == "quick", "size": size, "data": ctx.data,

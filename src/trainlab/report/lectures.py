@@ -29,12 +29,15 @@ Say = Callable[[str], None]
 
 
 def run_one(name: str, out: str | Path, size: str = "standard", seeds=None, data: str | None = None,
-            device: str = "auto", say: Say | None = None, tensorboard: bool = False) -> dict:
+            device: str = "auto", say: Say | None = None, tensorboard: bool = False, resumable: bool = False) -> dict:
     """Run one lab, draw its figures into ``out`` and write ``out/result.json`` and
-    ``out/report.html`` (and TensorBoard events to ``out/tensorboard`` with ``tensorboard``)."""
+    ``out/report.html`` (and TensorBoard events to ``out/tensorboard`` with ``tensorboard``).
+    ``resumable``: finished units of work go to ``out/work``, and a run stopped before it wrote
+    result.json continues from them (``trainlab.labs.work``)."""
     out = Path(out)
     result = run_lab(name, size=size, seeds=seeds, data=data, device=device, on_step=say,
-                     tensorboard=out / "tensorboard" if tensorboard else None)
+                     tensorboard=out / "tensorboard" if tensorboard else None,
+                     work=out / "work" if resumable else None)
     draw_lab(result, out)
     write_json(out / "result.json", result)
     write_page(lab_page(result), out)
