@@ -20,14 +20,15 @@ from tests.conftest import EXAMPLES, ROOT
 
 N = 12  # complete trials the study must reach
 EPOCHS = 3  # about a second a trial on digits
+LONG = 10  # about 3 s a trial: the plain kill test's victim must be killed inside one
 SPACE = {"train.lr": {"log_uniform": [1e-3, 0.1]}, "model.mlp.activation": {"choice": ["relu", "tanh", "elu"]}}
 
 
-def _worker(tmp_path, url, k, n=N, study="shared", stack=False):
+def _worker(tmp_path, url, k, n=N, study="shared", stack=False, epochs=EPOCHS):
     args = [sys.executable, "-m", "trainlab", "search", str(EXAMPLES / "search" / "digits_mlp.yaml"),
             "--space", str(tmp_path / "space.yaml"), "--trials", str(n), "--storage", url, "--study", study,
             "--out", str(tmp_path / f"worker{k}"), "--heartbeat", "1", "--seed", str(k), "--no-report",
-            *([] if stack else ["--no-stack"]), "--set", f"train.epochs={EPOCHS}", "--json"]
+            *([] if stack else ["--no-stack"]), "--set", f"train.epochs={epochs}", "--json"]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
@@ -38,16 +39,22 @@ def test_a_killed_worker_costs_only_its_trial(tmp_path, postgres_url):
     from trainlab.search import search
     from trainlab.train import apply_overrides, load_file, resolve
 
-    spec = apply_overrides(resolve(load_file(EXAMPLES / "search" / "digits_mlp.yaml")), [f"train.epochs={EPOCHS}"])
+    spec = apply_overrides(resolve(load_file(EXAMPLES / "search" / "digits_mlp.yaml")), [f"train.epochs={LONG}"])
     search(spec, SPACE, 0, storage=postgres_url, study="shared", out=tmp_path / "create", heartbeat=1, grace=3,
            progress=lambda line: None)  # the study (and the schema) exists before the workers start
-    workers = [_worker(tmp_path, postgres_url, k) for k in range(3)]
-    victim = workers[0]
-    starts = 0
-    for line in victim.stderr:  # its second trial has its parameters stored and starts training now
-        starts += "[stage 1/1] start trial" in line
-        if starts == 2:
+    # the victim starts first and the trials are long enough (~3 s) that the kill lands inside its
+    # first trial (the study holds its spec: every worker trains the same epochs). (Killed at its second start line, as before, it could be killed between two
+    # trials -- which rightly costs nothing but leaves nothing to check -- or, on a busy machine,
+    # start so late that the others had finished the study: CI once saw 13 complete, 0 failed.)
+    victim = _worker(tmp_path, postgres_url, 0, epochs=LONG)
+    seen = []
+    for line in victim.stderr:  # its first trial has its parameters stored and starts training now
+        seen.append(line)
+        if "[stage 1/1] start trial" in line:
             break
+    assert seen and "start trial" in seen[-1], f"the victim ended before starting a trial: {''.join(seen)[-2000:]}"
+    workers = [victim, *(_worker(tmp_path, postgres_url, k, epochs=LONG) for k in (1, 2))]
+    time.sleep(1.0)  # its first 1 s heartbeat is stored; the trial runs ~3 s
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
     outs = [w.communicate(timeout=240) for w in workers[1:]]
