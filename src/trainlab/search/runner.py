@@ -150,6 +150,9 @@ def _run_stage(study: optuna.Study, spec: dict, space: Space, n: int, ev: Evalua
         if timeout is not None and time.perf_counter() - t0 >= timeout:
             break
         _fail_stale(study)
+        if _retry_pending(study):  # another worker is between failing a dead batch and queueing its retries
+            time.sleep(0.5)
+            continue
         # other workers' running trials are claimed: a batch takes only what is left
         left = n - _finished(study) - len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
         count = min(batch, left) if left > 0 else len(_waiting(study))
@@ -300,6 +303,21 @@ def _stop_at(n: int):
         if _claimed(study) >= n and not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             study.stop()
     return cb
+
+
+def _retry_pending(study, window: float = 10.0) -> bool:
+    """A trial failed in the last ``window`` seconds (not by divergence) whose retry is not queued
+    yet: Optuna's ``fail_stale_trials`` fails every stale trial first and queues their retries
+    after, and a worker asking in between would see nothing claimed and ask fresh trials (16
+    complete for 12 was seen). A failure that is never retried delays a worker by ``window`` at most."""
+    import datetime
+
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.system_attrs.get("failed_trial") for t in trials}
+    now = datetime.datetime.now()
+    return any(t.state == TrialState.FAIL and t.number not in retried and t.datetime_complete is not None
+               and (now - t.datetime_complete).total_seconds() < window
+               and not t.user_attrs.get(ATTR, {}).get("diverged") for t in trials)
 
 
 def _claimed(study) -> int:
