@@ -39,6 +39,25 @@ def test_rbm_learning_records_exact_likelihood_per_epoch():
     assert all(v < 0 for v in out["ll"])
 
 
+def test_rbm_learning_scores_ais_after_every_epoch_with_a_curve_setting():
+    x = binarize(torch.rand(160, 12))
+    out = rbm_learning(102, x[:120], x[120:], n_hidden=5, epochs=3, lr=0.1, exact=False, batch_size=20,
+                       weight_decay=2e-4, ais={"runs": 16, "betas": 300}, ais_curve={"runs": 8, "betas": 50})
+    assert out["ll_betas"] == [300, 50, 50, 300]  # the init and the end at full AIS, the epochs between cheaper
+    assert len(out["ll"]) == len(out["ll_se"]) == 4 and abs(out["ll"][-1] - out["ll_exact_end"]) < 1.0
+    assert rbm_unit_ok(json.loads(json.dumps({"exact": out, "ais": out})))
+    assert not rbm_unit_ok({"exact": out, "ais": {**out, "ll_betas": [300, 50]}})
+    end_only = rbm_learning(102, x[:120], x[120:], n_hidden=5, epochs=3, lr=0.1, exact=False, ais={"runs": 8, "betas": 50})
+    assert end_only["ll_betas"] == [50, 50]
+
+
+def test_full_size_claim_1_uses_hintons_mnist_recipe():
+    full, small = lab.PLANS["full"], lab.PLANS["standard"]
+    assert (full["rbm_lr"], full["rbm_batch"], full["rbm_wd"]) == (0.1, 100, 2e-4)
+    assert lab.unit_params(full, 1000, "rbm") != lab.unit_params({**full, **lab.CLAIM1_SMALL}, 1000, "rbm")
+    assert small["ais_curve"] is None and full["ais_curve"]["betas"] < full["ais"]["betas"]
+
+
 def test_unit_checks_accept_what_the_lab_writes_and_nothing_else():
     x = binarize(torch.rand(120, 12))
     one = rbm_learning(101, x[:90], x[90:], n_hidden=4, epochs=2, lr=0.05, exact=True)

@@ -26,34 +26,42 @@ def binarize(x: torch.Tensor) -> torch.Tensor:
 
 
 def rbm_learning(seed: int, train: torch.Tensor, test: torch.Tensor, n_hidden: int, epochs: int,
-                 lr: float, exact: bool, ais: dict | None = None) -> dict:
+                 lr: float, exact: bool, ais: dict | None = None, batch_size: int = 10,
+                 weight_decay: float = 1e-4, ais_curve: dict | None = None) -> dict:
     """Train an RBM on binary ``train``; per epoch its reconstruction error and held-out mean
-    log-likelihood on ``test`` (exact, or AIS with ``ais`` settings), from the init onwards."""
-    rbm = RBM(n_hidden, lr=lr, batch_size=10, epochs=0, random_state=seed).fit(train)
+    log-likelihood on ``test``, from the init onwards: exact, or AIS with ``ais`` settings at the
+    init and the end and, with ``ais_curve`` (cheaper settings), after every epoch between."""
+    rbm = RBM(n_hidden, lr=lr, batch_size=batch_size, weight_decay=weight_decay, epochs=0,
+              random_state=seed).fit(train)
     gen = torch.Generator().manual_seed(seed)
 
-    def ll() -> tuple[float, float]:
+    def ll(settings: dict | None) -> tuple[float, float, int]:
         if exact:
-            return rbm.log_likelihood(test), 0.0
+            return rbm.log_likelihood(test), 0.0, 0
         from trainlab.pretrain import ais_log_z
+        settings = settings or {}
         log_z, se = ais_log_z(rbm.components_, rbm.intercept_hidden_, rbm.intercept_visible_, "bernoulli",
-                              generator=gen, **(ais or {}))
-        return rbm.log_likelihood(test, log_z=log_z), se
+                              generator=gen, **settings)
+        return rbm.log_likelihood(test, log_z=log_z), se, int(settings.get("betas", 0))
 
-    first = ll()
-    lls, ses = [first[0]], [first[1]]
+    first = ll(ais)
+    lls, ses, betas = [first[0]], [first[1]], [first[2]]
     recon = []
     t0 = time.perf_counter()
 
     def each(r: RBM) -> None:
         recon.append(r.history_[-1]["recon_error"])
-        if exact or r.epochs_done_ == epochs:  # AIS only at the end: it costs more than an epoch
-            value, se = ll()
+        last = r.epochs_done_ == epochs
+        if exact or last or ais_curve:  # AIS costs more than an epoch: at the end, or cheaper on the way
+            value, se, b = ll(ais if last else ais_curve)
             lls.append(value)
             ses.append(se)
+            betas.append(b)
 
     rbm.load_state_dict(rbm.state_dict()).set_params(epochs=epochs).fit(train, on_epoch=each)  # continue from the init
     out = {"n_hidden": n_hidden, "recon": recon, "ll": lls, "ll_se": ses, "seconds": time.perf_counter() - t0}
+    if not exact:
+        out["ll_betas"] = betas  # each AIS estimate's number of intermediate distributions
     if not exact and n_hidden <= 20:
         out["ll_exact_end"] = rbm.log_likelihood(test)
     return out
@@ -98,10 +106,12 @@ def finetune_unit_ok(r) -> bool:
 
 def rbm_unit_ok(r) -> bool:
     def one(x) -> bool:
-        return (set(x) <= {"n_hidden", "recon", "ll", "ll_se", "seconds", "ll_exact_end"} and isinstance(x["n_hidden"], int)
+        return (set(x) <= {"n_hidden", "recon", "ll", "ll_se", "seconds", "ll_exact_end", "ll_betas"}
+                and isinstance(x["n_hidden"], int)
                 and numbers(x["recon"], 0) and numbers(x["ll"]) and numbers(x["ll_se"], 0) and number(x["seconds"], 0)
                 and len(x["ll"]) == len(x["ll_se"]) >= 2 and len(x["recon"]) >= 1
-                and ("ll_exact_end" not in x or number(x["ll_exact_end"])))
+                and ("ll_exact_end" not in x or number(x["ll_exact_end"]))
+                and ("ll_betas" not in x or (numbers(x["ll_betas"], 0) and len(x["ll_betas"]) == len(x["ll"]))))
     return set(r) == {"exact", "ais"} and one(r["exact"]) and one(r["ais"])
 
 

@@ -13,6 +13,7 @@ trial and still writes the files.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -310,8 +311,6 @@ def _retry_pending(study, window: float = 10.0) -> bool:
     yet: Optuna's ``fail_stale_trials`` fails every stale trial first and queues their retries
     after, and a worker asking in between would see nothing claimed and ask fresh trials (16
     complete for 12 was seen). A failure that is never retried delays a worker by ``window`` at most."""
-    import datetime
-
     trials = study.get_trials(deepcopy=False)
     retried = {t.system_attrs.get("failed_trial") for t in trials}
     now = datetime.datetime.now()

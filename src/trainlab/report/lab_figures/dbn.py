@@ -41,7 +41,8 @@ def _likelihood(rbm: dict, data: str, out: Path) -> tuple[str, str]:
     set_labels(ll, "epoch (0: Hinton's init)", "held-out mean log p(v) (nats)", f"RBM log-likelihood on binarized {data}")
     set_labels(recon, "epoch", "reconstruction error", "Reconstruction error")
     name = save(fig, out / "dbn-likelihood.png").name
-    return name, ("Held-out log-likelihood (exact for the small RBM, AIS for the wider one) and reconstruction "
+    return name, ("Held-out log-likelihood (exact for the small RBM; AIS for the wider one, at the init and the "
+                  "end, and at full size after every epoch with fewer intermediate distributions) and reconstruction "
                   "error per epoch, one line per seed.")
 
 
