@@ -37,6 +37,8 @@ def test_rbm_learning_records_exact_likelihood_per_epoch():
     out = rbm_learning(100, x[:150], x[150:], n_hidden=6, epochs=3, lr=0.05, exact=True)
     assert len(out["ll"]) == 4 and len(out["recon"]) == 3  # the init, then every epoch
     assert all(v < 0 for v in out["ll"])
+    ends = rbm_learning(100, x[:150], x[150:], n_hidden=6, epochs=3, lr=0.05, exact=True, exact_curve=False)
+    assert ends["ll"] == [out["ll"][0], out["ll"][-1]] and ends["recon"] == out["recon"]  # same run, scored less often
 
 
 def test_rbm_learning_scores_ais_after_every_epoch_with_a_curve_setting():
