@@ -34,8 +34,11 @@ def _likelihood(rbm: dict, data: str, out: Path) -> tuple[str, str]:
     for runs, style, name in ((rbm["exact"], "o-", f"{rbm['exact_hidden']} hidden, exact"),
                               (rbm["ais"], "s--", f"{rbm['ais_hidden']} hidden, AIS")):
         for i, r in enumerate(runs):
-            xs = list(range(len(r["ll"]))) if len(r["ll"]) > 2 else [0, len(r["recon"])]
-            ll.plot(xs, r["ll"], style, ms=3, color="C0" if "exact" in name else "C1", label=name if i == 0 else None)
+            ends = len(r["ll"]) == 2  # scored at the init and the end only: markers, no line between them
+            xs = [0, len(r["recon"])] if ends else list(range(len(r["ll"])))
+            ll.plot(xs, r["ll"], style[0] if ends else style, ms=4 if ends else 3,
+                    color="C0" if "exact" in name else "C1",
+                    label=(name + (" (init and end)" if ends else "")) if i == 0 else None)
             recon.plot(range(1, len(r["recon"]) + 1), r["recon"], style, ms=3,
                        color="C0" if "exact" in name else "C1", label=name if i == 0 else None)
     set_labels(ll, "epoch (0: Hinton's init)", "held-out mean log p(v) (nats)", f"RBM log-likelihood on binarized {data}")
