@@ -19,3 +19,20 @@ def test_digits_shapes_scaling_and_stratified_fixed_split():
     assert torch.equal(again.train.x, d.train.x) and torch.equal(again.test.y, d.test.y)
     other = data.load({"name": "digits", "split_seed": 1})
     assert not torch.equal(other.train.y, d.train.y)
+
+
+def test_digits_are_scikit_learns_load_digits_read_without_importing_scikit_learn():
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits
+
+    from trainlab.data.digits import _arrays
+
+    pixels, labels = _arrays()
+    bunch = load_digits()
+    assert (pixels == bunch.data).all() and (labels == bunch.target).all() and labels.dtype == bunch.target.dtype
+    code = ("import sys; from trainlab import data; d = data.load('digits'); "
+            "print(len(d.train), 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["1078", "False"]  # scikit-learn's import (~1.3 s) is not paid for its bundled file
