@@ -16,11 +16,18 @@ compute-bound on a CPU for a 64-wide net, while one small trial is overhead-boun
 measures the same protocol at several hidden widths; the headline is the first width in
 ``--widths`` (64 by default: the net the issue's "small MLP on digits" was measured on first).
 
+The floor: ``bare_s`` times the same 64 nets trained as one stack with none of the search — no
+Optuna, no per-member rates or decay (one rate for all, one fused Adam step), no validation, no
+tables: trainlab's stacked layers (``transpose_few``) and the cross-entropy over (K, C, B), in a
+hand-written loop over the same batches. ``bare_ratio`` (plain / bare) is what stacking itself
+buys on this machine, the most a stacked search could reach; ``search_overhead`` is stacked / bare.
+
 Also: the per-trial cost of Optuna's JournalStorage (one file, fsync per write) against its
 InMemoryStorage, on an objective that does no work (two suggestions, one user attribute).
 
 Prints JSON {"headline": {...}, "widths": [{"hidden", "stacked_trials_per_s",
-"plain_trials_per_s", "ratio", "cpu_ratio", "best_stacked", "best_plain", "max_trial_diff", ...}],
+"plain_trials_per_s", "ratio", "cpu_ratio", "bare_s", "bare_ratio", "search_overhead", "best_stacked",
+"best_plain", "max_trial_diff", ...}],
 "journal_ms_per_trial", "memory_ms_per_trial", "load_average"}. ``cpu_ratio`` is the ratio of the
 process's CPU seconds (user + system; both threads' with --threads 2), steadier than the wall clock
 when other jobs share the cores. ``--threads`` gives both sides the same count. Target: ratio >= 10
@@ -43,6 +50,7 @@ import torch
 from torch import nn
 
 from trainlab import data
+from trainlab.ensemble.stack import StackedModel
 from trainlab.search import load, search
 from trainlab.train import resolve
 from trainlab.train.run import build_model
@@ -102,6 +110,26 @@ def run_plain(s: dict, ds, trials: int, seed: int) -> tuple[float, float, list[f
     return seconds, cpu, [t.value for t in sorted(study.trials, key=lambda t: t.number)]
 
 
+def run_bare(s: dict, ds, trials: int) -> float:
+    """Seconds to train ``trials`` nets as one bare stack (see the module docstring: the floor)."""
+    epochs, bs = s["train"]["epochs"], s["train"]["batch_size"]
+    xtr, ytr = ds.train.x, ds.train.y
+    t0 = time.perf_counter()
+    stack = StackedModel.from_spec(s["model"], ds.input_shape, ds.n_classes, [s["seed"]] * trials)
+    stack.transpose_few()
+    opt = torch.optim.Adam(stack.parameters(), lr=s["train"]["lr"], fused=True)
+    g = torch.Generator().manual_seed(s["seed"] + 1)
+    for _ in range(epochs):
+        perm = torch.randperm(len(xtr), generator=g)
+        for i in range(0, len(xtr), bs):
+            idx = perm[i:i + bs]
+            opt.zero_grad(set_to_none=True)
+            out = stack(xtr[idx])  # (K, B, C)
+            nn.functional.cross_entropy(out.transpose(1, 2), ytr[idx].expand(trials, -1), reduction="none").mean(1).sum().backward()
+            opt.step()
+    return time.perf_counter() - t0
+
+
 def storage_cost(trials: int) -> dict:
     def objective(trial):
         trial.suggest_float("train.lr", 1e-4, 0.1, log=True)
@@ -121,7 +149,7 @@ def storage_cost(trials: int) -> dict:
     return out
 
 
-def summary(width: int, trials: int, stacked: list, plain: list, n_val: int) -> dict:
+def summary(width: int, trials: int, stacked: list, plain: list, bare: list, n_val: int) -> dict:
     """One width's repeats: median times, the ratio, each repeat's best, trial-by-trial agreement.
     ``cpu_ratio``: the same ratio of process CPU seconds (both threads' at --threads 2), steadier
     than the wall clock on a machine other jobs share."""
@@ -132,6 +160,8 @@ def summary(width: int, trials: int, stacked: list, plain: list, n_val: int) -> 
             "stacked_trials_per_s": round(trials / ts, 2), "plain_trials_per_s": round(trials / tp, 2),
             "ratio": round(tp / ts, 2), "ratio_per_repeat": [round(b[0] / a[0], 2) for a, b in zip(stacked, plain)],
             "stacked_cpu_s": round(cs, 3), "plain_cpu_s": round(cp, 3), "cpu_ratio": round(cp / cs, 2),
+            "bare_s": round(statistics.median(bare), 3), "bare_ratio": round(tp / statistics.median(bare), 2),
+            "search_overhead": round(ts / statistics.median(bare), 2),
             "best_stacked": [round(max(v), 4) for _, _, v in stacked], "best_plain": [round(max(v), 4) for _, _, v in plain],
             "max_trial_diff": round(max(diffs), 4), "trials_off": sum(d > 1.5 / n_val for d in diffs)}
 
@@ -150,12 +180,14 @@ def main() -> None:
     ds = data.load(spec(args.epochs)["data"])
     load_before = os.getloadavg()
     run_stacked(spec(args.epochs), 4, 0)  # warm-up: imports, data cache
-    runs = {w: ([], []) for w in widths}
+    run_bare(spec(args.epochs), ds, 4)
+    runs = {w: ([], [], []) for w in widths}
     for r in range(args.repeats):  # interleaved: every width, both sides, in each repeat
         for w in widths:
             s = spec(args.epochs, w, seed=r)
             runs[w][0].append(run_stacked(s, args.trials, seed=r))
             runs[w][1].append(run_plain(s, ds, args.trials, seed=r))
+            runs[w][2].append(run_bare(s, ds, args.trials))
     rows = [summary(w, args.trials, *runs[w], len(ds.val)) for w in widths]
     print(json.dumps({"trials": args.trials, "epochs": args.epochs, "repeats": args.repeats, "threads": args.threads,
                       "n_val": len(ds.val), "headline": rows[0], "widths": rows, **storage_cost(200),

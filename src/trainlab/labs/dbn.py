@@ -16,7 +16,7 @@ epochs) was designed on seeds 100-104. The standard size's seed count (10, was 3
 12-seed look at depth 1 on seeds 200-211, where 3-seed blocks flipped the variance verdict; the
 default seeds (from 1000) were never used while designing.
 
-The full size takes about 5 CPU-hours, so every run is a unit of work (``ctx.resumable``, see
+The full size takes about 6 CPU-hours, so every run is a unit of work (``ctx.resumable``, see
 ``labs/work.py``): per seed the RBMs of claim 1, the DBN stack (with the figures' data) and each
 fine-tuning; ``trainlab lab run dbn --size full --out DIR`` continues a stopped run from DIR/work.
 """
