@@ -76,6 +76,15 @@ def run_stacked(s: dict, trials: int, seed: int) -> tuple[float, float, list[flo
     return seconds, cpu, [row["value"] if isinstance(row["value"], float) else float("nan") for row in rows]
 
 
+def batches(n: int, bs: int, epochs: int, seed: int):
+    """Each step's row indices: the data order a Trainer with ``seed`` draws (generator seed + 1)."""
+    g = torch.Generator().manual_seed(seed + 1)
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=g)
+        for i in range(0, n, bs):
+            yield perm[i:i + bs]
+
+
 def run_plain(s: dict, ds, trials: int, seed: int) -> tuple[float, float, list[float]]:
     """What a user writes: an Optuna objective that builds and trains one net per trial."""
     epochs, bs, width = s["train"]["epochs"], s["train"]["batch_size"], s["model"]["mlp"]["hidden"][0]
@@ -92,14 +101,10 @@ def run_plain(s: dict, ds, trials: int, seed: int) -> tuple[float, float, list[f
         biases = [p for n, p in net.named_parameters() if n.endswith("bias")]
         opt = torch.optim.Adam([{"params": weights, "weight_decay": wd}, {"params": biases, "weight_decay": 0.0}],
                                lr=lr, fused=True)
-        g = torch.Generator().manual_seed(s["seed"] + 1)
-        for _ in range(epochs):
-            perm = torch.randperm(len(xtr), generator=g)
-            for i in range(0, len(xtr), bs):
-                idx = perm[i:i + bs]
-                opt.zero_grad(set_to_none=True)
-                nn.functional.cross_entropy(net(xtr[idx]), ytr[idx]).backward()
-                opt.step()
+        for idx in batches(len(xtr), bs, epochs, s["seed"]):
+            opt.zero_grad(set_to_none=True)
+            nn.functional.cross_entropy(net(xtr[idx]), ytr[idx]).backward()
+            opt.step()
         with torch.no_grad():
             return float((net(xva).argmax(1) == yva).float().mean())
 
@@ -118,15 +123,11 @@ def run_bare(s: dict, ds, trials: int) -> float:
     stack = StackedModel.from_spec(s["model"], ds.input_shape, ds.n_classes, [s["seed"]] * trials)
     stack.transpose_few()
     opt = torch.optim.Adam(stack.parameters(), lr=s["train"]["lr"], fused=True)
-    g = torch.Generator().manual_seed(s["seed"] + 1)
-    for _ in range(epochs):
-        perm = torch.randperm(len(xtr), generator=g)
-        for i in range(0, len(xtr), bs):
-            idx = perm[i:i + bs]
-            opt.zero_grad(set_to_none=True)
-            out = stack(xtr[idx])  # (K, B, C)
-            nn.functional.cross_entropy(out.transpose(1, 2), ytr[idx].expand(trials, -1), reduction="none").mean(1).sum().backward()
-            opt.step()
+    for idx in batches(len(xtr), bs, epochs, s["seed"]):
+        opt.zero_grad(set_to_none=True)
+        out = stack(xtr[idx])  # (K, B, C)
+        nn.functional.cross_entropy(out.transpose(1, 2), ytr[idx].expand(trials, -1), reduction="none").mean(1).sum().backward()
+        opt.step()
     return time.perf_counter() - t0
 
 
