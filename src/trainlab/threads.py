@@ -19,12 +19,24 @@ import math
 import os
 import time
 
-import torch
-
 from trainlab.errors import ConfigError
 
 ENV = "TRAINLAB_THREADS"
-TORCH_DEFAULT = torch.get_num_threads()  # torch's own choice (physical cores), before anyone sets it
+_torch_default: int | None = None
+
+
+def __getattr__(name: str) -> int:
+    """``TORCH_DEFAULT``: torch's own choice (physical cores), read when first asked for, which
+    the CLI does before it sets any count. Lazy so that ``trainlab --help`` and a bad argument
+    do not wait a second for torch to import."""
+    global _torch_default
+    if name == "TORCH_DEFAULT":
+        if _torch_default is None:
+            import torch
+
+            _torch_default = torch.get_num_threads()
+        return _torch_default
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 WINDOW = 0.2  # seconds of /proc/stat sampling
 SLACK = 0.25  # a core counts as free when at most 75% of it is used by others
 
@@ -102,11 +114,13 @@ def choose(requested=None) -> tuple[int, str]:
     if os.environ.get("OMP_NUM_THREADS", "").strip().isdigit() and int(os.environ["OMP_NUM_THREADS"]) > 0:
         return int(os.environ["OMP_NUM_THREADS"]), "OMP_NUM_THREADS"
     busy = busy_cores()
-    return min(auto_threads(busy=busy), TORCH_DEFAULT), f"auto: {cores()} cores, {busy:.1f} busy"
+    return min(auto_threads(busy=busy), __getattr__("TORCH_DEFAULT")), f"auto: {cores()} cores, {busy:.1f} busy"
 
 
 def configure(requested=None) -> tuple[int, str]:
     """Set torch's intra-op thread count as :func:`choose` says; returns (threads, why)."""
+    import torch
+
     n, why = choose(requested)
     torch.set_num_threads(n)
     return n, why

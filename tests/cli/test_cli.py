@@ -1,11 +1,14 @@
 """The CLI contract: machine-readable output, exit status 2 and one line for user mistakes."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import yaml
 
-from tests.conftest import EXAMPLES, run_cli
+from tests.conftest import EXAMPLES, ROOT, run_cli
 from trainlab import __version__
 from trainlab.cli.list_cmd import KINDS, registries
 from trainlab.cli.main import main
@@ -18,6 +21,26 @@ def test_version_and_python_m(capsys):
     assert capsys.readouterr().out.strip() == f"trainlab {__version__}"
     proc = run_cli("--version")
     assert proc.returncode == 0 and proc.stdout.strip() == f"trainlab {__version__}"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["search", "--help"], ["diagnose", "--help"],
+                                  ["train", "--bogus"], ["nosuchcommand"]])
+def test_help_and_usage_mistakes_answer_without_importing_torch(argv):
+    """Importing torch takes about a second: help and argparse's own errors must not wait for it."""
+    code = ("import runpy, sys\nsys.argv = ['trainlab', *sys.argv[1:]]\ntry:\n"
+            "    runpy.run_module('trainlab', run_name='__main__')\nexcept SystemExit as e:\n"
+            "    sys.stderr.write(f'exit {e.code} torch {\"torch\" in sys.modules}\\n')\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    r = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, timeout=60)
+    assert r.stderr.strip().splitlines()[-1] == f"exit {0 if argv[-1] == '--help' else 2} torch False", r.stderr
+
+
+def test_diagnose_help_states_the_default_eval_samples():
+    from trainlab.cli.main import make_parser
+    from trainlab.diagnose.phases import EVAL_SAMPLES
+
+    sub = next(a for a in make_parser()._actions if a.dest == "command")
+    assert f"(default {EVAL_SAMPLES};" in " ".join(sub.choices["diagnose"].format_help().split())
 
 
 @pytest.mark.parametrize("kind", KINDS)

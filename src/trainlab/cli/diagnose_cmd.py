@@ -16,7 +16,6 @@ from datetime import datetime
 from pathlib import Path
 
 from trainlab.cli import process_exit
-from trainlab.diagnose.phases import EVAL_SAMPLES
 from trainlab.errors import ConfigError
 
 NAME = "diagnose"
@@ -55,9 +54,10 @@ def add_arguments(p) -> None:
     p.add_argument("--tensorboard", action="store_true", help="write TensorBoard event files to OUT/tensorboard while the run trains")
     p.add_argument("--no-checks", action="store_true", help="skip the sanity checks")
     p.add_argument("--no-lr-find", action="store_true", help="skip the learning-rate range test")
-    p.add_argument("--eval-samples", type=int, default=EVAL_SAMPLES,
-                   help=f"rows of each split evaluations use, a fixed seeded sample (default {EVAL_SAMPLES}; "
-                        f"0: whole splits)")
+    # the default is diagnose's EVAL_SAMPLES, read when the command runs: importing it here would
+    # import torch for every command's --help (a test checks the number below matches it)
+    p.add_argument("--eval-samples", type=int, default=None,
+                   help="rows of each split evaluations use, a fixed seeded sample (default 2000; 0: whole splits)")
     p.add_argument("--shared-scale", action="store_true",
                    help="draw every activation histogram on one x-range (a collapse shows as a spike)")
 
@@ -97,6 +97,10 @@ def run(args) -> int:
 
     if args.tensorboard and not figs.tensorboard_available():
         raise ConfigError("--tensorboard needs the tensorboard package: pip install 'trainlab[tensorboard]'")
+    if args.eval_samples is None:
+        from trainlab.diagnose.phases import EVAL_SAMPLES
+
+        args.eval_samples = EVAL_SAMPLES
     if args.eval_samples < 0:
         raise ConfigError(f"--eval-samples: expected a number >= 0 (0: whole splits), got {args.eval_samples}")
     target, train = load(args)
