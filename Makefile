@@ -13,7 +13,7 @@ setup: $(STAMP) browser postgres
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[dev,tensorboard,postgres]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,tensorboard,postgres,dashboard]'
 	touch $(STAMP)
 
 # Headless Chromium (Debian's package) for the test that opens the HTML report like a reader would.

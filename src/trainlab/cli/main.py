@@ -11,14 +11,14 @@ import argparse
 import sys
 
 from trainlab import __version__, threads
-from trainlab.cli import (check_cmd, data_cmd, diagnose_cmd, ensemble_cmd, lab_cmd, lectures_cmd, list_cmd,
-                          lr_find_cmd, playground_cmd, pretrain_cmd, report_cmd, search_cmd, train_cmd)
+from trainlab.cli import (check_cmd, dashboard_cmd, data_cmd, diagnose_cmd, ensemble_cmd, lab_cmd, lectures_cmd,
+                          list_cmd, lr_find_cmd, playground_cmd, pretrain_cmd, report_cmd, search_cmd, train_cmd)
 from trainlab.errors import ConfigError, DivergenceError, one_line
 from trainlab.safe_io import describe_os_error
 
 # each module: NAME, HELP, add_arguments(parser), run(args) -> int
-COMMANDS = (lectures_cmd, lab_cmd, train_cmd, pretrain_cmd, search_cmd, report_cmd, playground_cmd, list_cmd,
-            data_cmd, ensemble_cmd, diagnose_cmd, check_cmd, lr_find_cmd)
+COMMANDS = (lectures_cmd, lab_cmd, train_cmd, pretrain_cmd, search_cmd, dashboard_cmd, report_cmd, playground_cmd,
+            list_cmd, data_cmd, ensemble_cmd, diagnose_cmd, check_cmd, lr_find_cmd)
 
 
 class Parser(argparse.ArgumentParser):

@@ -93,7 +93,8 @@ def search(spec: dict, space: Space | dict, trials: int | list[int], *, sampler:
         sname = name if n_stages == 1 else f"{name}-stage{i + 1}"
         fingerprint = _fingerprint(stage_spec, space, sampler, pruner, folds, n_stages, i)
         st = load_or_create(store, sname, direction, SAMPLERS.get(sampler, space=stage_space, n_trials=n, seed=seed),
-                            PRUNERS.get(pruner), {"fingerprint": fingerprint, "space": stage_space.to_data()})
+                            PRUNERS.get(pruner), {"fingerprint": fingerprint, "space": stage_space.to_data()},
+                            metric=record["metric"])
         stage_space = Space.parse(st.user_attrs["space"])  # a continued study keeps the space it began with
         if sampler == "grid":
             st.sampler = SAMPLERS.get(sampler, space=stage_space, n_trials=n, seed=seed)

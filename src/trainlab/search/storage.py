@@ -89,9 +89,11 @@ def _hide(url: str) -> str:
     return url
 
 
-def load_or_create(storage, name: str, direction: str, sampler, pruner, attrs: dict) -> optuna.Study:
-    """The study ``name`` (created if new, with ``attrs`` as its user attributes). Workers that
-    start together may race on creating it; a loser retries and loads the winner's study."""
+def load_or_create(storage, name: str, direction: str, sampler, pruner, attrs: dict,
+                   metric: str | None = None) -> optuna.Study:
+    """The study ``name`` (created if new, with ``attrs`` as its user attributes and ``metric``
+    as its objective's name, which optuna-dashboard shows). Workers that start together may race
+    on creating it; a loser retries and loads the winner's study."""
     last = None
     for _ in range(5):
         try:
@@ -112,6 +114,10 @@ def load_or_create(storage, name: str, direction: str, sampler, pruner, attrs: d
     if old is None:
         for k, v in attrs.items():
             study.set_user_attr(k, v)
+        if metric is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.set_metric_names([metric])
     elif old != attrs["fingerprint"]:
         raise ConfigError(f"study {name!r} in this storage was started with another spec, space or options; "
                           f"rerun the same command to continue it, or choose another --study / --out")
