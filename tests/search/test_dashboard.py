@@ -132,3 +132,15 @@ def test_the_page_shows_the_study_in_a_real_browser(dashboard, browser):
     page.screenshot(path=str(SCREENSHOTS / "study.png"), full_page=True)
     assert not errors, errors
     page.close()
+
+
+@pytest.mark.slow
+def test_a_study_shared_in_postgresql_is_served_from_its_url(tmp_path, postgres_url, error):
+    out = tmp_path / "s"
+    search(tiny_spec(epochs=1), LR_WD, 3, sampler="random", seed=0, storage=postgres_url, study="shared-view",
+           out=out, progress=lambda line: None)
+    assert "give that URL" in error(str(out))  # the directory names where its study lives
+    with cli_server("dashboard", postgres_url, ready="/api/meta") as url:
+        studies = _get(url + "/api/studies")["study_summaries"]
+        study = next(s for s in studies if s["study_name"] == "shared-view")
+        assert len(_get(f"{url}/api/studies/{study['study_id']}?after=0")["trials"]) == 3

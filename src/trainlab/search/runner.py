@@ -167,7 +167,9 @@ def _run_stage(study: optuna.Study, spec: dict, space: Space, n: int, ev: Evalua
             # ask checks too: ``left`` may be stale by now (another worker took the retried trials)
             if _claimed(study) >= n and not _waiting(study):
                 break
-            asked.append(study.ask())
+            with warnings.catch_warnings():  # Optuna warns that heartbeats belong to optimize(); _Heartbeat beats
+                warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
+                asked.append(study.ask())
         if not asked:
             time.sleep(1.0)
             continue
