@@ -100,7 +100,7 @@ def test_targets_it_cannot_show_are_one_line_errors(tmp_path, searched, error):
     (elsewhere / "search.json").write_text(json.dumps({"storage": "postgresql+psycopg://u:***@db:5432/x"}))
     msg = error(str(elsewhere))
     assert "postgresql+psycopg://u:***@db:5432/x" in msg and "give that URL" in msg
-    assert "--port must be in 1..65535" in error(str(searched), "--port", "70000")
+    assert "--port must be in 0..65535" in error(str(searched), "--port", "70000")
 
 
 def test_a_busy_port_is_a_one_lineerror(searched, error):

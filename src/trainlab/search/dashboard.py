@@ -44,8 +44,8 @@ def open_target(target: str):
     try:  # the journal is replayed as the storage opens
         store, what = open_storage(target, Path(".")) if "://" in target else open_storage(str(path), path.parent)
         studies = store.get_all_studies()
-    except ConfigError:
-        raise
+    except ConfigError as e:  # the storage's own words, said by this command
+        raise ConfigError(f"dashboard: {str(e).removeprefix('--storage: ')}") from None
     except Exception as e:  # a hostile or corrupt file: optuna raises whatever its parser met
         raise ConfigError(f"dashboard: {target}: not a readable Optuna study storage "
                           f"({type(e).__name__}: {one_line(e, 120)})") from None
@@ -99,8 +99,8 @@ def serve(target: str, host: str = "127.0.0.1", port: int = 8080, open_browser: 
         import optuna_dashboard
     except ImportError:
         raise ConfigError(f"dashboard: {INSTALL}") from None
-    if not 0 < port < 65536:
-        raise ConfigError(f"--port must be in 1..65535, got {port}")
+    if not 0 <= port < 65536:
+        raise ConfigError(f"--port must be in 0..65535 (0: any free port), got {port}")
     store, what = open_target(target)
     app = optuna_dashboard.wsgi(store)
     try:
