@@ -87,6 +87,9 @@ def search(spec: dict, space: Space | dict, trials: int | list[int], *, sampler:
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # our progress lines say what Optuna would
     record = {"spec": spec["name"], "study": name, "storage": where, "metric": f"val_{metric}",
               "direction": direction, "sampler": sampler, "pruner": pruner, "folds": folds, "stages": []}
+    if where != "memory":
+        shown = out if "://" not in where else "<the --storage URL>"  # the password is the user's to type
+        say(f"search {out}: {where}; watch it live: trainlab dashboard {shown}")
     interrupted, stage_space = False, space
     for i, (n, length) in enumerate(zip(targets, plan)):
         stage_spec = _with_length(spec, unit, length)
