@@ -8,9 +8,11 @@ on a journal file or shared by many machines on PostgreSQL.
     result["best"]                     # {"value", "params", "trial", "stage", ...}
 
 Figures and the HTML page of a search directory: ``trainlab.report.search_page.write(out)``.
+Watching one live in optuna-dashboard (read-only): ``serve_dashboard("runs/search-digits")``.
 """
 
 from trainlab.search.components import PRUNERS, SAMPLERS
+from trainlab.search.dashboard import serve as serve_dashboard
 from trainlab.search.output import load
 from trainlab.search.runner import search
 from trainlab.search.space import KINDS, Dim, Space
@@ -19,4 +21,4 @@ from trainlab.search.storage import open_storage
 from trainlab.search.trials import MEMBER_KEYS, Evaluator, kfold
 
 __all__ = ["KINDS", "MEMBER_KEYS", "PRUNERS", "SAMPLERS", "Dim", "Evaluator", "Space", "kfold", "load", "narrow",
-           "open_storage", "search", "stage_epochs"]
+           "open_storage", "search", "serve_dashboard", "stage_epochs"]
