@@ -13,11 +13,8 @@ trial and still writes the files.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
-import os
-import socket
 import sys
 import time
 import warnings
@@ -29,16 +26,14 @@ from optuna.trial import TrialState
 
 from trainlab.errors import ConfigError
 from trainlab.safe_io import user_path, writable_dir
-from trainlab.search import batches, output
+from trainlab.search import batches, output, workers
 from trainlab.search.components import PRUNERS, SAMPLERS
 from trainlab.search.space import Space
 from trainlab.search.stages import narrow, stage_epochs
 from trainlab.search.storage import GRACE, HEARTBEAT, load_or_create, open_storage
 from trainlab.search.trials import ATTR, Evaluator
 
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 STACK_CHOICES = ("auto", True, False)
-WORKER = f"{socket.gethostname()}:{os.getpid()}"  # this process, as it tags the trials it runs
 
 
 def search(spec: dict, space: Space | dict, trials: int | list[int], *, sampler: str = "tpe", pruner: str = "none",
@@ -134,33 +129,33 @@ def _run_stage(study: optuna.Study, spec: dict, space: Space, n: int, ev: Evalua
     progress = _Progress(study, n, say, label)
     if not members:  # one trial at a time, through optimize(): heartbeats on a database
         def objective(trial):
-            trial.set_user_attr("worker", WORKER)  # whose trial: Ctrl-C fails only this worker's own
+            trial.set_user_attr("worker", workers.WORKER)  # whose trial: Ctrl-C fails only this worker's own
             params = space.suggest(trial)
             say(f"[stage {label}] start trial {trial.number}: {_params(params)}")
             return ev.single(trial, space.apply(spec, params))
 
-        while _finished(study) < n or _waiting(study):
+        while workers.finished(study) < n or workers.waiting(study):
             try:
-                study.optimize(objective, n_trials=None, timeout=timeout, callbacks=[_stop_at(n), progress],
+                study.optimize(objective, n_trials=None, timeout=timeout, callbacks=[workers.stop_at(n), progress],
                                catch=(), gc_after_trial=False)
             except KeyboardInterrupt:
-                _fail_own_running(study)
+                workers.fail_own_running(study)
                 raise
-            if (timeout is not None and time.perf_counter() - t0 >= timeout) or not _settle(study):
+            if (timeout is not None and time.perf_counter() - t0 >= timeout) or not workers.settle(study):
                 break
         return
     while True:
-        if _finished(study) >= n and not _waiting(study) and not _settle(study):
+        if workers.finished(study) >= n and not workers.waiting(study) and not workers.settle(study):
             break
         if timeout is not None and time.perf_counter() - t0 >= timeout:
             break
-        _fail_stale(study)
-        if _retry_pending(study):  # another worker is between failing a dead batch and queueing its retries
+        workers.fail_stale(study)
+        if workers.retry_pending(study):  # another worker is between failing a dead batch and queueing its retries
             time.sleep(0.5)
             continue
         # other workers' running trials are claimed: a batch takes only what is left
-        left = n - _finished(study) - len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
-        count = min(batch, left) if left > 0 else len(_waiting(study))
+        left = n - workers.finished(study) - len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+        count = min(batch, left) if left > 0 else len(workers.waiting(study))
         if count == 0:  # the rest is running elsewhere: wait for it (a dead worker's trial is retried)
             time.sleep(1.0)
             continue
@@ -168,18 +163,18 @@ def _run_stage(study: optuna.Study, spec: dict, space: Space, n: int, ev: Evalua
         for _ in range(count):  # one at a time: each asked trial is RUNNING at once, so workers
             # asking together overshoot n by at most one trial each, not by a batch each. The first
             # ask checks too: ``left`` may be stale by now (another worker took the retried trials)
-            if _claimed(study) >= n and not _waiting(study):
+            if workers.claimed(study) >= n and not workers.waiting(study):
                 break
-            with warnings.catch_warnings():  # Optuna warns that heartbeats belong to optimize(); _Heartbeat beats
+            with warnings.catch_warnings():  # Optuna warns that heartbeats belong to optimize(); Heartbeat beats
                 warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
                 asked.append(study.ask())
         if not asked:
             time.sleep(1.0)
             continue
-        beat = _Heartbeat(study, asked)
+        beat = workers.Heartbeat(study, asked)
         try:
             for t in asked:  # whose trials: another local worker's Ctrl-C must not fail them
-                t.set_user_attr("worker", WORKER)
+                t.set_user_attr("worker", workers.WORKER)
             params = [space.suggest(t) for t in asked]
             sizes = "+".join(str(len(g)) for g in batches.group(params))
             say(f"[stage {label}] start trials {asked[0].number}..{asked[-1].number}: stacks of {sizes}")
@@ -215,7 +210,7 @@ class _Progress:
         self.n, self.say, self.label = n, say, label
 
     def __call__(self, study, trial) -> None:
-        done = _finished(study)
+        done = workers.finished(study)
         value = f"{trial.value:.4f}" if trial.value is not None else trial.state.name.lower()
         # the best complete trial without Optuna's study.best_trial, which deep-copies it (a third
         # of a stacked 64-trial batch's bookkeeping on a 64-wide MLP: bench/search.py)
@@ -229,112 +224,6 @@ class _Progress:
         extra = f" [{attrs['diverged']}]" if attrs.get("diverged") else ""
         self.say(f"[stage {self.label}] trial {trial.number} ({min(done, self.n)}/{self.n}): {value}  {best}  "
                  f"{params}  {mode}{extra}")
-
-
-class _Heartbeat:
-    """Heartbeats for trials asked by ask/tell (Optuna beats only inside ``optimize``), so that
-    a killed stacked worker's trials are also failed and retried on a database."""
-
-    def __init__(self, study, trials):
-        self.thread = None
-        store = study._storage
-        if not optuna.storages._heartbeat.is_heartbeat_enabled(store):
-            return
-        import threading
-
-        self.event = threading.Event()
-        ids = [t._trial_id for t in trials]
-
-        def beat():
-            while not self.event.is_set():
-                for i in ids:
-                    store.record_heartbeat(i)
-                self.event.wait(store.get_heartbeat_interval())
-
-        self.thread = threading.Thread(target=beat, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        if self.thread is not None:
-            self.event.set()
-            self.thread.join()
-
-
-def _fail_own_running(study) -> None:
-    """After Ctrl-C inside ``optimize``: Optuna fails the trial whose objective was running, but a
-    Ctrl-C between its ``ask`` and the objective's start leaves a trial RUNNING for ever. Fail
-    this worker's own (tagged) trials, and untagged ones unless a database's heartbeats will:
-    an untagged trial of another local worker exists only between its ask and its first line."""
-    heartbeat = optuna.storages._heartbeat.is_heartbeat_enabled(study._storage)
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = t.user_attrs.get("worker")
-        if worker == WORKER or (worker is None and not heartbeat):
-            try:
-                study.tell(t.number, state=TrialState.FAIL)
-            except (RuntimeError, ValueError):  # finished meanwhile
-                pass
-
-
-def _waiting(study) -> list:
-    return study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-
-
-def _settle(study) -> bool:
-    """Before a worker leaves a study that has its trials: on a heartbeat storage, wait while
-    other workers' trials run, failing those whose heartbeat stopped (Optuna's retry callback
-    then queues their parameters again). True when a retried trial waits to be run."""
-    if not optuna.storages._heartbeat.is_heartbeat_enabled(study._storage):
-        return bool(_waiting(study))
-    interval = study._storage.get_heartbeat_interval()
-    while study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if _waiting(study):
-            return True
-        time.sleep(interval)
-        _fail_stale(study)
-    return bool(_waiting(study))
-
-
-def _fail_stale(study) -> None:
-    """What ``optimize`` does before each trial on a heartbeat storage: fail (and so retry) the
-    trials of workers that died."""
-    if optuna.storages._heartbeat.is_heartbeat_enabled(study._storage):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(study)
-
-
-def _stop_at(n: int):
-    """Stop once ``n`` trials finished or run elsewhere (other workers finish those; a dead one's
-    are retried on a heartbeat storage) and no retried trial (a dead worker's) waits for a worker."""
-    def cb(study, trial):
-        if _claimed(study) >= n and not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-            study.stop()
-    return cb
-
-
-def _retry_pending(study, window: float = 10.0) -> bool:
-    """A trial failed in the last ``window`` seconds (not by divergence) whose retry is not queued
-    yet: Optuna's ``fail_stale_trials`` fails every stale trial first and queues their retries
-    after, and a worker asking in between would see nothing claimed and ask fresh trials (16
-    complete for 12 was seen). A failure that is never retried delays a worker by ``window`` at most."""
-    trials = study.get_trials(deepcopy=False)
-    retried = {t.system_attrs.get("failed_trial") for t in trials}
-    now = datetime.datetime.now()
-    return any(t.state == TrialState.FAIL and t.number not in retried and t.datetime_complete is not None
-               and (now - t.datetime_complete).total_seconds() < window
-               and not t.user_attrs.get(ATTR, {}).get("diverged") for t in trials)
-
-
-def _claimed(study) -> int:
-    """Finished trials and running ones (this worker's or others')."""
-    return _finished(study) + len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
-
-
-def _finished(study) -> int:
-    """Trials that measured something: complete, pruned, or diverged (a NaN loss is the answer for
-    a rate that is too high). A trial whose worker died is not counted: its retry is."""
-    trials = study.get_trials(deepcopy=False, states=FINISHED + (TrialState.FAIL,))
-    return sum(t.state != TrialState.FAIL or bool(t.user_attrs.get(ATTR, {}).get("diverged")) for t in trials)
 
 
 def _checker(ev: Evaluator):
