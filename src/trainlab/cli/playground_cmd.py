@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from trainlab.errors import ConfigError
-
 NAME = "playground"
 HELP = "a local web page where a net trains live: data, layers, activations, inits, diagnostics (Ctrl+C stops)"
 
@@ -16,14 +14,15 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    if not 0 < args.port < 65536:
-        raise ConfigError(f"--port must be in 1..65535, got {args.port}")
     import os
 
     import torch
 
+    from trainlab import listen
     from trainlab.playground import serve
     from trainlab.threads import ENV
+
+    listen.check_port(args.host, args.port, "playground")  # before the app loads; serve() checks again for API users
 
     # `trainlab --threads N playground` or $TRAINLAB_THREADS decide (main configured torch);
     # otherwise one thread: the playground's tiny nets gain nothing from a second one

@@ -10,30 +10,27 @@ page's training, usable without a server.
 
 from __future__ import annotations
 
-import sys
 import threading
 import webbrowser
 
+from trainlab import listen
 from trainlab.playground.presets import PRESETS, preset_states
 from trainlab.playground.schema import DEFAULT_STATE, LIMITS, parse
 from trainlab.playground.server import create_app
 from trainlab.playground.session import Session
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
 
 def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False, threads: int = 1) -> None:
     """Serve the playground until interrupted. Binds the loopback interface unless told
     otherwise; any other address prints a warning (anyone who reaches it can train on this
-    machine, within the per-page limits)."""
+    machine, within the per-page limits). A taken port is a one-line error, before the URL."""
     import torch
     import uvicorn
 
+    listen.check_port(host, port, "playground")
     torch.set_num_threads(threads)  # tiny nets: a second thread only waits
-    if host not in LOOPBACK:
-        sys.stderr.write(f"warning: the playground listens on {host}, not the loopback interface: anyone who can "
-                         f"reach this machine on port {port} can use it (each page is bounded by the limits)\n")
-    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+    listen.warn_if_public(host, port, "playground", "use it (each page is bounded by the limits)")
+    url = listen.url(host, port)
     print(f"trainlab playground: {url}  (Ctrl+C stops)", flush=True)
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()

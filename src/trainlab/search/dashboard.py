@@ -15,18 +15,17 @@ a missing package are one-line errors, never a traceback.
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import webbrowser
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from trainlab import listen
 from trainlab.errors import ConfigError, one_line
 from trainlab.search.output import RECORD_FILE
 from trainlab.search.storage import JOURNAL_FILE, open_storage
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 READS = ("GET", "HEAD")
 INSTALL = "optuna-dashboard is not installed: pip install 'trainlab[dashboard]'"
 
@@ -99,8 +98,7 @@ def serve(target: str, host: str = "127.0.0.1", port: int = 8080, open_browser: 
         import optuna_dashboard
     except ImportError:
         raise ConfigError(f"dashboard: {INSTALL}") from None
-    if not 0 <= port < 65536:
-        raise ConfigError(f"--port must be in 0..65535 (0: any free port), got {port}")
+    listen.check_port(host, port, "dashboard", allow_any=True)
     store, what = open_target(target)
     app = optuna_dashboard.wsgi(store)
     try:
@@ -109,10 +107,8 @@ def serve(target: str, host: str = "127.0.0.1", port: int = 8080, open_browser: 
     except OSError as e:
         raise ConfigError(f"dashboard: cannot listen on {host}:{port} ({one_line(e.strerror or e, 80)}); "
                           f"pick another --port") from None
-    if host not in LOOPBACK:
-        sys.stderr.write(f"warning: the dashboard listens on {host}, not the loopback interface: anyone who can "
-                         f"reach this machine on port {port} can read the study\n")
-    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{server.server_port}/dashboard"
+    listen.warn_if_public(host, port, "dashboard", "read the study" if not writable else "change the study")
+    url = listen.url(host, server.server_port, "/dashboard")
     print(f"trainlab dashboard: {url}  ({what}; {'writable' if writable else 'read-only'}; Ctrl+C stops)",
           flush=True)
     if open_browser:
