@@ -1,7 +1,10 @@
 """Several local worker processes sharing one study in the embedded JournalStorage (one file,
-OUT/journal.log): two stacked workers and one that trains a trial at a time, started together
-on the same --out and --study. The study reaches N finished trials; every trial was run and
-told by exactly one worker (none lost, none counted twice); the trials table lists each once."""
+OUT/journal.log): one worker that trains a trial at a time, then, once it has told its first
+trial, two stacked workers started together, all on the same --out and --study. (Started all
+at once, the two stacked workers could finish the study before the third process had run a
+trial: on a quiet machine they did, in one CI run of five.) The study reaches N finished
+trials; every trial was run and told by exactly one worker (none lost, none counted twice);
+the trials table lists each once."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import yaml
 from tests.conftest import ROOT
 from tests.search.common import SPEC
 
-N = 40  # more than a stacked batch (16) twice over: no worker finishes the study before the others start
+N = 160  # ~10 s of one-at-a-time trials: the single worker cannot finish the study before the stacked ones start
 
 
 @pytest.mark.slow
@@ -29,12 +32,22 @@ def test_workers_share_one_journal_file(tmp_path):
         {"train.lr": {"log_uniform": [1e-3, 0.1]}, "train.weight_decay": {"log_uniform": [1e-6, 1e-2]}}))
     out = tmp_path / "search"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
-    workers = [subprocess.Popen(
-        [sys.executable, "-m", "trainlab", "search", str(tmp_path / "spec.yaml"), "--space", str(tmp_path / "space.yaml"),
-         "--trials", str(N), "--sampler", "random", "--seed", str(k), "--study", "shared", "--out", str(out),
-         "--no-report", "--json", *(["--no-stack"] if k == 2 else [])],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for k in range(3)]
+    def worker(k: int) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "trainlab", "search", str(tmp_path / "spec.yaml"), "--space",
+             str(tmp_path / "space.yaml"), "--trials", str(N), "--sampler", "random", "--seed", str(k), "--study",
+             "shared", "--out", str(out), "--no-report", "--json", *(["--no-stack"] if k == 2 else [])],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+    single = worker(2)
+    head = []  # its stderr up to the first trial it told
+    for line in single.stderr:
+        head.append(line)
+        if re.search(r"\] trial \d+ \(", line):
+            break
+    workers = [worker(0), worker(1), single]
     outs = [w.communicate(timeout=240) for w in workers]
+    outs[2] = (outs[2][0], "".join(head) + outs[2][1])
     for w, (_, err) in zip(workers, outs):
         assert w.returncode == 0, err
     study = optuna.load_study(study_name="shared", storage=optuna.storages.JournalStorage(
