@@ -27,8 +27,13 @@ def check_port(host: str, port: int, what: str, allow_any: bool = False) -> None
         try:
             s.bind(address)
         except OSError as e:
-            raise ConfigError(f"{what}: cannot listen on {host}:{port} ({one_line(e.strerror or e, 80)}); "
-                              f"pick another --port") from None
+            raise cannot_listen(what, host, port, e) from None
+
+
+def cannot_listen(what: str, host: str, port: int, error: OSError) -> ConfigError:
+    """The one-line error for an address a server cannot bind (taken, or not this machine's)."""
+    return ConfigError(f"{what}: cannot listen on {host}:{port} ({one_line(error.strerror or error, 80)}); "
+                       f"pick another --port")
 
 
 def warn_if_public(host: str, port: int, what: str, reach: str) -> None:

@@ -104,9 +104,8 @@ def serve(target: str, host: str = "127.0.0.1", port: int = 8080, open_browser: 
     try:
         server = make_server(host, port, app if writable else read_only(app), server_class=_Server,
                              handler_class=_Quiet)
-    except OSError as e:
-        raise ConfigError(f"dashboard: cannot listen on {host}:{port} ({one_line(e.strerror or e, 80)}); "
-                          f"pick another --port") from None
+    except OSError as e:  # taken since check_port looked
+        raise listen.cannot_listen("dashboard", host, port, e) from None
     listen.warn_if_public(host, port, "dashboard", "read the study" if not writable else "change the study")
     url = listen.url(host, server.server_port, "/dashboard")
     print(f"trainlab dashboard: {url}  ({what}; {'writable' if writable else 'read-only'}; Ctrl+C stops)",

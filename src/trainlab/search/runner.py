@@ -154,7 +154,7 @@ def _run_stage(study: optuna.Study, spec: dict, space: Space, n: int, ev: Evalua
             time.sleep(0.5)
             continue
         # other workers' running trials are claimed: a batch takes only what is left
-        left = n - workers.finished(study) - len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+        left = n - workers.claimed(study)
         count = min(batch, left) if left > 0 else len(workers.waiting(study))
         if count == 0:  # the rest is running elsewhere: wait for it (a dead worker's trial is retried)
             time.sleep(1.0)
